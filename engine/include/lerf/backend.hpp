@@ -1,0 +1,34 @@
+// Backends run both phases of a method; the CPU backend is the reference every other
+// backend (Vulkan) is tested against.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "lerf/job.hpp"
+#include "lerf/methods.hpp"
+#include "lerf/model.hpp"
+
+namespace lerf {
+
+// What a backend needs to know about the method it runs.
+struct MethodSetup {
+  Method method = Method::Bilinear;
+  std::shared_ptr<const Model> model;  // null for classical methods
+  float cubic_a = -0.5f;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual BackendKind kind() const = 0;
+  virtual std::string description() const = 0;
+  // Phase 1; the result is only valid with this backend and this plane's size/channels.
+  virtual std::shared_ptr<const PlaneAnalysis> analyse(ConstPlaneView in) = 0;
+  // Phase 2; analysis is what analyse() returned for job.in.
+  virtual void render(const PlaneAnalysis& analysis, const PlaneJob& job) = 0;
+};
+
+std::unique_ptr<Backend> make_cpu_backend(const MethodSetup& setup, int threads);
+
+}  // namespace lerf

@@ -1,0 +1,82 @@
+#include <thread>
+
+#include "cpu_methods.hpp"
+#include "lerf/backend.hpp"
+#include "lerf/error.hpp"
+
+namespace lerf {
+
+namespace {
+
+class CpuBackend final : public Backend {
+ public:
+  CpuBackend(const MethodSetup& setup, int threads) : setup_(setup), pool_(threads) {
+    if (is_classical(setup.method)) kernel_ = kernels::classical_kernel(setup.method, setup.cubic_a);
+    else if (!setup.model) throw Error(std::string(method_name(setup.method)) + " needs a model");
+  }
+
+  BackendKind kind() const override { return BackendKind::Cpu; }
+  std::string description() const override {
+    return "cpu (" + std::to_string(pool_.size()) + " thread" + (pool_.size() == 1 ? "" : "s") + ")";
+  }
+
+  std::shared_ptr<const PlaneAnalysis> analyse(ConstPlaneView in) override {
+    check_plane(in, "input plane");
+    switch (setup_.method) {
+      case Method::LerfG:
+      case Method::LerfL: {
+        auto a = std::make_shared<cpu::LerfAnalysis>();
+        cpu::analyse_lerf(setup_.model->lut, in, *a, pool_);
+        return a;
+      }
+      default: {
+        auto a = std::make_shared<PlaneAnalysis>();
+        a->input_size = in.size();
+        a->channels = in.channels;
+        return a;
+      }
+    }
+  }
+
+  void render(const PlaneAnalysis& analysis, const PlaneJob& job) override {
+    check_plane(job.in, "input plane");
+    check_plane(job.out, "output plane");
+    if (job.in.channels != job.out.channels) throw Error("input and output planes differ in channel count");
+    if (!(analysis.input_size == job.in.size()) || analysis.channels != job.in.channels)
+      throw Error("analysis does not belong to this input plane");
+    if (!job.map.out_to_in.is_finite()) throw Error("coordinate map is not finite");
+    switch (setup_.method) {
+      case Method::LerfG:
+      case Method::LerfL:
+        cpu::render_lerf(setup_.method == Method::LerfG, static_cast<const cpu::LerfAnalysis&>(analysis), job,
+                         pool_);
+        break;
+      default: cpu::render_classical(kernel_, job, pool_);
+    }
+  }
+
+ private:
+  MethodSetup setup_;
+  ThreadPool pool_;
+  kernels::Classical kernel_{Method::Nearest, 0.5f, -0.5f};
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cpu_backend(const MethodSetup& setup, int threads) {
+  return std::make_unique<CpuBackend>(setup, threads);
+}
+
+namespace kernels {
+Classical classical_kernel(Method m, float cubic_a) {
+  switch (m) {
+    case Method::Nearest: return {m, 0.5f, cubic_a};
+    case Method::Bilinear: return {m, 1.0f, cubic_a};
+    case Method::Bicubic: return {m, 2.0f, cubic_a};
+    case Method::Lanczos: return {m, 3.0f, cubic_a};
+    default: throw Error(std::string(method_name(m)) + " is not a classical kernel");
+  }
+}
+}  // namespace kernels
+
+}  // namespace lerf

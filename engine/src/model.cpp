@@ -1,0 +1,100 @@
+#include "lerf/model.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "lerf/error.hpp"
+#include "lerf/npy.hpp"
+
+namespace lerf {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kPatternNames[kLutPatterns] = {"s", "c", "t"};
+
+std::vector<std::int8_t> load_lut(const fs::path& file, int outputs) {
+  if (!fs::exists(file)) throw Error(file.string() + ": model file missing");
+  NpyArray a = read_npy(file);
+  if (a.dtype != "|i1" && a.dtype != "<i1")
+    throw Error(file.string() + ": dtype '" + a.dtype + "', expected int8 ('|i1')");
+  bool shape_ok = a.shape.size() == 2 && a.shape[0] == static_cast<std::size_t>(kLutEntries) &&
+                  a.shape[1] == static_cast<std::size_t>(outputs);
+  if (!shape_ok) {
+    std::string got = "(";
+    for (auto d : a.shape) got += std::to_string(d) + ",";
+    got += ")";
+    throw Error(file.string() + ": shape " + got + ", expected (" + std::to_string(kLutEntries) + ", " +
+                std::to_string(outputs) + ")");
+  }
+  std::vector<std::int8_t> v(a.bytes.size());
+  std::memcpy(v.data(), a.bytes.data(), a.bytes.size());
+  return v;
+}
+
+bool has_lut_files(const fs::path& dir) { return fs::exists(dir / "LUTft_s1_sr0.npy"); }
+
+}  // namespace
+
+Model load_model(Method method, const fs::path& given) {
+  if (method != Method::LerfG && method != Method::LerfL)
+    throw Error(std::string("no model format for method ") + std::string(method_name(method)) + " yet");
+  fs::path dir = given;
+  if (!has_lut_files(dir) && fs::is_directory(given / method_name(method))) dir = given / method_name(method);
+  if (!fs::is_directory(dir)) throw Error(dir.string() + ": model directory does not exist");
+
+  Model model;
+  model.method = method;
+  model.directory = dir;
+  int outputs = method == Method::LerfG ? 3 : 1;
+  model.lut.stage2_outputs = outputs;
+  for (int p = 0; p < kLutPatterns; ++p) {
+    std::string pat = kPatternNames[p];
+    model.lut.stage1[p] = load_lut(dir / ("LUTft_s1_" + pat + "r0.npy"), 1);
+    for (int d = 0; d < 2; ++d)
+      model.lut.stage2[p][d] = load_lut(dir / ("LUTft_s2_" + pat + "r" + std::to_string(d) + ".npy"), outputs);
+  }
+
+  fs::path meta = dir / "model.json";
+  if (fs::exists(meta)) {
+    std::ifstream f(meta);
+    nlohmann::json j = nlohmann::json::parse(f, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.is_object()) throw Error(meta.string() + ": not valid JSON");
+    if (j.contains("method") && j["method"] != std::string(method_name(method)))
+      throw Error(meta.string() + ": model is for method '" + j["method"].dump() + "', not " +
+                  std::string(method_name(method)));
+    model.description = j.value("description", std::string());
+  } else {
+    model.description = "LUTs from " + dir.string();
+  }
+  return model;
+}
+
+std::vector<fs::path> default_model_dirs() {
+  std::vector<fs::path> dirs;
+  if (const char* env = std::getenv("LERF_MODEL_DIR"); env && *env) dirs.emplace_back(env);
+#ifdef LERF_SOURCE_MODEL_DIR
+  dirs.emplace_back(LERF_SOURCE_MODEL_DIR);
+#endif
+#ifdef LERF_INSTALLED_MODEL_DIR
+  dirs.emplace_back(LERF_INSTALLED_MODEL_DIR);
+#endif
+  return dirs;
+}
+
+fs::path find_model_dir(Method method, const fs::path& hint) {
+  std::vector<fs::path> search = hint.empty() ? default_model_dirs() : std::vector<fs::path>{hint};
+  std::string tried;
+  for (const auto& d : search) {
+    if (has_lut_files(d)) return d;
+    if (has_lut_files(d / method_name(method))) return d / method_name(method);
+    tried += (tried.empty() ? "" : ", ") + d.string();
+  }
+  if (!hint.empty() && fs::is_directory(hint)) return hint;  // let load_model name the missing file
+  throw Error("no model for " + std::string(method_name(method)) + " found (searched: " +
+              (tried.empty() ? std::string("nothing") : tried) + "); pass a model directory");
+}
+
+}  // namespace lerf
