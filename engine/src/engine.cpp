@@ -1,10 +1,33 @@
 #include "lerf/engine.hpp"
 
 #include <iostream>
+#include <mutex>
 
 #include "lerf/error.hpp"
 
 namespace lerf {
+
+namespace {
+
+// BackendKind::Auto: the Vulkan backend on a real GPU, else null (use the CPU). A failure
+// to create it is reported once per process.
+std::unique_ptr<Backend> try_gpu_backend(const MethodSetup& setup, int device_index) {
+  try {
+    auto devices = list_vulkan_devices();
+    if (device_index < 0 || device_index >= static_cast<int>(devices.size()))
+      throw Error(devices.empty() ? "no Vulkan device" : "no Vulkan device " + std::to_string(device_index));
+    if (!auto_uses_vulkan(devices[device_index])) return nullptr;
+    return make_vulkan_backend(setup, device_index);
+  } catch (const Error& e) {
+    static std::once_flag warned;
+    std::call_once(warned, [&] {
+      std::cerr << "lerf: warning: Vulkan unavailable (" << e.what() << "); using the CPU backend\n";
+    });
+    return nullptr;
+  }
+}
+
+}  // namespace
 
 Engine::Engine(const EngineOptions& options) {
   if (!method_implemented(options.method))
@@ -18,8 +41,12 @@ Engine::Engine(const EngineOptions& options) {
   }
   switch (options.backend) {
     case BackendKind::Vulkan:
-      throw Error("the Vulkan backend is not built yet; use backend cpu or auto");
+      backend_ = make_vulkan_backend(setup_, options.device_index);
+      break;
     case BackendKind::Auto:
+      backend_ = try_gpu_backend(setup_, options.device_index);
+      if (!backend_) backend_ = make_cpu_backend(setup_, options.threads);
+      break;
     case BackendKind::Cpu:
       backend_ = make_cpu_backend(setup_, options.threads);
       break;

@@ -187,7 +187,19 @@ int cmd_info() {
       std::cout << "  model: none (" << e.what() << ")\n";
     }
   }
-  std::cout << "backends:\n  cpu: available\n  vulkan: not built yet\nauto picks: cpu\n";
+  std::cout << "backends:\n  cpu: available\n";
+  std::string auto_pick = "cpu";
+  try {
+    auto devices = list_vulkan_devices();
+    std::cout << "  vulkan: " << devices.size() << " device" << (devices.size() == 1 ? "" : "s") << "\n";
+    for (const auto& d : devices)
+      std::cout << "    " << d.index << ": " << d.name << " (" << d.type << ")\n";
+    if (!devices.empty() && auto_uses_vulkan(devices[0])) auto_pick = "vulkan (device 0: " + devices[0].name + ")";
+    else if (!devices.empty()) auto_pick = "cpu (vulkan device 0 is a software implementation)";
+  } catch (const Error& e) {
+    std::cout << "  vulkan: unavailable (" << e.what() << ")\n";
+  }
+  std::cout << "auto picks: " << auto_pick << "\n";
   return 0;
 }
 

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "lerf/job.hpp"
 #include "lerf/methods.hpp"
@@ -30,5 +31,22 @@ class Backend {
 };
 
 std::unique_ptr<Backend> make_cpu_backend(const MethodSetup& setup, int threads);
+
+// Vulkan compute backend on physical device `device_index` (any type, software ones
+// included); throws lerf::Error naming the problem (no driver, no such device, VkResult).
+std::unique_ptr<Backend> make_vulkan_backend(const MethodSetup& setup, int device_index);
+
+struct VulkanDeviceInfo {
+  int index = 0;      // EngineOptions::device_index
+  std::string name;   // e.g. "llvmpipe (LLVM 15.0.6, 256 bits)"
+  std::string type;   // discrete-gpu, integrated-gpu, virtual-gpu, cpu, other
+  bool is_cpu = false;
+};
+// The Vulkan devices the loader reports; throws lerf::Error when Vulkan is unusable or the
+// build has no Vulkan backend.
+std::vector<VulkanDeviceInfo> list_vulkan_devices();
+// BackendKind::Auto runs on Vulkan only on a real GPU: software devices (lavapipe, SwiftShader)
+// are slower than the CPU backend.
+inline bool auto_uses_vulkan(const VulkanDeviceInfo& d) { return !d.is_cpu; }
 
 }  // namespace lerf

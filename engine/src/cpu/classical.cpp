@@ -39,14 +39,31 @@ AxisTaps classical_axis_taps(const kernels::Classical& kernel, int in_len, int o
     }
     int* idx = &t.index[static_cast<std::size_t>(o) * t.count];
     float* val = &t.value[static_cast<std::size_t>(o) * t.count];
-    for (int k = 0; k < t.count; ++k) {
-      idx[k] = edge_index(lo + k, in_len, border);
-      val[k] = std::abs(sum) > 1e-9 ? static_cast<float>(w[k] / sum) : 0.0f;
-    }
     if (!(std::abs(sum) > 1e-9)) {  // degenerate: fall back to the nearest sample
+      for (int k = 0; k < t.count; ++k) idx[k] = edge_index(lo, in_len, border), val[k] = 0.0f;
       idx[0] = edge_index(static_cast<int>(std::floor(x + 0.5)), in_len, border);
       val[0] = 1.0f;
+      continue;
     }
+    // Taps clamped onto the same sample are merged, and the float weights are made to sum to
+    // exactly 1, so flat regions (and 1-pixel-wide inputs) come out exactly flat.
+    int main_tap = 0;
+    float fsum = 0;
+    for (int k = 0; k < t.count; ++k) {
+      idx[k] = edge_index(lo + k, in_len, border);
+      val[k] = static_cast<float>(w[k] / sum);
+      for (int j = 0; j < k; ++j)
+        if (idx[j] == idx[k]) {
+          val[j] += val[k];
+          val[k] = 0.0f;
+          break;
+        }
+    }
+    for (int k = 0; k < t.count; ++k) {
+      fsum += val[k];
+      if (val[k] > val[main_tap]) main_tap = k;
+    }
+    val[main_tap] += 1.0f - fsum;
   }
   return t;
 }

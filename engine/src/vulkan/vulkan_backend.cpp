@@ -1,0 +1,592 @@
+// The Vulkan compute backend: the CPU backend's methods as compute shaders (shaders/*.comp).
+//
+// Planes travel as tightly packed bytes in uint storage buffers: rows are repacked on upload
+// (any stride) into a persistent staging buffer, copied to device-local buffers, processed
+// by one or more dispatches and copied back in the same command buffer. Every buffer is
+// kept and only reallocated when a larger plane arrives, so steady-state video allocates
+// nothing; LeRF analyses own their device buffers (stage-1 image, hyperparameters), which
+// return to a small free list when the analysis is released.
+#include "vulkan_backend.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstring>
+#include <initializer_list>
+#include <mutex>
+#include <utility>
+
+#include "lerf/error.hpp"
+#include "lerf/kernels.hpp"
+#include "lerf_spirv.hpp"
+#include "vk_context.hpp"
+
+namespace lerf {
+
+namespace shared {
+#define LERF_FN constexpr
+#define LERF_CONST inline constexpr
+#include "lerf/shared/lut.inc"
+#include "lerf/shared/vulkan_layout.inc"
+#undef LERF_CONST
+#undef LERF_FN
+// The shaders' LUT geometry is the engine's.
+static_assert(lerf_lut_levels == kLutLevels && lerf_lut_entries == kLutEntries && lerf_lut_patterns == kLutPatterns);
+}  // namespace shared
+
+namespace vk {
+namespace {
+
+// Push constants, laid out as the shaders' `Params` blocks (4-byte scalars only).
+struct HPassParams {
+  std::int32_t in_w, in_h, ch, out_w, kernel, taps, border, pad0;
+  float a, b, radius, stretch, cubic_a;
+};
+struct VPassParams {
+  std::int32_t in_w, in_h, ch, out_w, out_h, kernel, taps, border;
+  std::uint32_t border_value;
+  std::int32_t out_bytes;
+  float ax, bx, ay, by, radius, stretch, cubic_a;
+};
+struct GeneralParams {
+  std::int32_t in_w, in_h, ch, out_w, out_h, kernel, r, border;
+  std::uint32_t border_value;
+  std::int32_t out_bytes;
+  float cubic_a;
+  float m[9];
+};
+struct Stage1Params {
+  std::int32_t w, h, ch, bytes;
+};
+struct Stage2Params {
+  std::int32_t w, h, ch, outputs, bytes;
+};
+struct RenderParams {
+  std::int32_t in_w, in_h, ch, outputs, out_w, out_h, gaussian, separable, border;
+  std::uint32_t border_value;
+  std::int32_t out_bytes, count_x, count_y, n_x, n_y, off_x, off_y;
+  float s_x, s_y;
+  float m[9];
+};
+constexpr std::uint32_t kPushBytes = 128;  // the minimum every device guarantees
+static_assert(sizeof(HPassParams) <= kPushBytes && sizeof(VPassParams) <= kPushBytes &&
+              sizeof(GeneralParams) <= kPushBytes && sizeof(RenderParams) <= kPushBytes);
+
+enum Slot { kHPass, kVPass, kGeneral, kStage1, kStage2, kRender, kSlots };
+constexpr std::uint32_t kBindings = 4;  // 0 source, 1 intermediate, 2 destination, 3 LUT
+
+std::span<const std::uint32_t> slot_code(Slot s) {
+  switch (s) {
+    case kHPass: return spirv::classical_hpass;
+    case kVPass: return spirv::classical_vpass;
+    case kGeneral: return spirv::resample_general;
+    case kStage1: return spirv::lerf_stage1;
+    case kStage2: return spirv::lerf_stage2;
+    default: return spirv::lerf_render;
+  }
+}
+
+std::int32_t border_code(Border b) {
+  switch (b) {
+    case Border::Constant: return LERF_VK_BORDER_CONSTANT;
+    case Border::Reflect: return LERF_VK_BORDER_REFLECT;
+    default: return LERF_VK_BORDER_CLAMP;
+  }
+}
+
+std::int32_t kernel_code(Method m) {
+  switch (m) {
+    case Method::Bilinear: return LERF_VK_KERNEL_LINEAR;
+    case Method::Bicubic: return LERF_VK_KERNEL_CUBIC;
+    case Method::Lanczos: return LERF_VK_KERNEL_LANCZOS3;
+    default: return LERF_VK_KERNEL_NEAREST;
+  }
+}
+
+std::uint32_t pack_border(const PlaneJob& job) {
+  return job.border_value[0] | (job.border_value[1] << 8) | (job.border_value[2] << 16) |
+         (static_cast<std::uint32_t>(job.border_value[3]) << 24);
+}
+
+void copy_matrix(const Matrix3& m, float* out) {
+  for (int i = 0; i < 9; ++i) out[i] = static_cast<float>(m.m[i]);
+}
+
+std::size_t plane_bytes(Size s, int channels) {
+  return static_cast<std::size_t>(s.width) * s.height * channels;
+}
+
+// The device buffers of one LeRF analysis, and a free list that recycles them.
+struct LerfBuffers {
+  std::unique_ptr<Buffer> filtered, hyper;
+};
+
+class Recycler {
+ public:
+  std::unique_ptr<LerfBuffers> take(VkDeviceSize filtered, VkDeviceSize hyper) {
+    std::lock_guard lock(mutex_);
+    for (auto it = free_.begin(); it != free_.end(); ++it)
+      if ((*it)->filtered->size() >= filtered && (*it)->hyper->size() >= hyper) {
+        auto b = std::move(*it);
+        free_.erase(it);
+        return b;
+      }
+    return nullptr;
+  }
+  void give(std::unique_ptr<LerfBuffers> b) {
+    if (!b) return;
+    std::lock_guard lock(mutex_);
+    free_.push_back(std::move(b));
+    if (free_.size() > kKeep) free_.erase(free_.begin());
+  }
+
+ private:
+  static constexpr std::size_t kKeep = 4;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<LerfBuffers>> free_;
+};
+
+struct VulkanLerfAnalysis final : PlaneAnalysis {
+  std::unique_ptr<LerfBuffers> buffers;
+  std::weak_ptr<Recycler> recycler;
+  int outputs = 0;
+  ~VulkanLerfAnalysis() override {
+    if (auto r = recycler.lock()) r->give(std::move(buffers));
+  }
+};
+
+// Device objects created once per backend, destroyed in reverse order even when the
+// constructor fails half-way.
+struct Objects {
+  std::shared_ptr<Context> ctx;
+  VkDescriptorSetLayout set_layout = VK_NULL_HANDLE;
+  VkPipelineLayout layout = VK_NULL_HANDLE;
+  VkDescriptorPool pool = VK_NULL_HANDLE;
+  std::array<VkPipeline, kSlots> pipelines{};
+  std::array<VkDescriptorSet, kSlots> sets{};
+  VkCommandPool cmd_pool = VK_NULL_HANDLE;
+  VkCommandBuffer cmd = VK_NULL_HANDLE;
+  VkFence fence = VK_NULL_HANDLE;
+
+  ~Objects() {
+    if (!ctx) return;
+    VkDevice d = ctx->device();
+    vkDeviceWaitIdle(d);
+    if (fence) vkDestroyFence(d, fence, nullptr);
+    if (cmd_pool) vkDestroyCommandPool(d, cmd_pool, nullptr);
+    for (VkPipeline p : pipelines)
+      if (p) vkDestroyPipeline(d, p, nullptr);
+    if (pool) vkDestroyDescriptorPool(d, pool, nullptr);
+    if (layout) vkDestroyPipelineLayout(d, layout, nullptr);
+    if (set_layout) vkDestroyDescriptorSetLayout(d, set_layout, nullptr);
+  }
+};
+
+class VulkanBackend final : public Backend {
+ public:
+  VulkanBackend(const MethodSetup& setup, int device_index)
+      : setup_(setup),
+        kernel_(is_classical(setup.method) ? kernels::classical_kernel(setup.method, setup.cubic_a)
+                                           : kernels::Classical{Method::Nearest, 0.5f, setup.cubic_a}) {
+    if (!is_classical(setup.method) && setup.method != Method::LerfG && setup.method != Method::LerfL)
+      throw Error(std::string(method_name(setup.method)) + " has no Vulkan implementation");
+    if (!is_classical(setup.method) && !setup.model)
+      throw Error(std::string(method_name(setup.method)) + " needs a model");
+    o_.ctx = std::make_shared<Context>(device_index);
+    if (o_.ctx->max_push_constants() < kPushBytes) throw Error("Vulkan: device has too few push-constant bytes");
+    create_objects();
+    if (setup.model) upload_luts(setup.model->lut);
+  }
+
+  BackendKind kind() const override { return BackendKind::Vulkan; }
+  std::string description() const override {
+    return "vulkan (" + o_.ctx->name() + ", " + device_type_name(o_.ctx->type()) + ")";
+  }
+
+  std::shared_ptr<const PlaneAnalysis> analyse(ConstPlaneView in) override {
+    check_plane(in, "input plane");
+    std::lock_guard lock(mutex_);
+    if (is_classical(setup_.method)) {
+      auto a = std::make_shared<PlaneAnalysis>();
+      a->input_size = in.size();
+      a->channels = in.channels;
+      return a;
+    }
+    const int outputs = setup_.model->lut.stage2_outputs;
+    const std::size_t bytes = plane_bytes(in.size(), in.channels);
+    auto a = std::make_shared<VulkanLerfAnalysis>();
+    a->input_size = in.size();
+    a->channels = in.channels;
+    a->outputs = outputs;
+    a->recycler = recycler_;
+    a->buffers = recycler_->take(bytes, bytes * outputs);
+    if (!a->buffers) {
+      a->buffers = std::make_unique<LerfBuffers>();
+      ensure_buffer(a->buffers->filtered, o_.ctx, bytes, Buffer::Kind::Device);
+      ensure_buffer(a->buffers->hyper, o_.ctx, bytes * outputs, Buffer::Kind::Device);
+    }
+    upload(in);
+    VkBuffer filtered = a->buffers->filtered->handle(), hyper = a->buffers->hyper->handle();
+    bind(kStage1, {{0, input_->handle()}, {2, filtered}, {3, lut1_->handle()}});
+    bind(kStage2, {{0, filtered}, {2, hyper}, {3, lut2_->handle()}});
+    submit("LeRF analysis", [&](VkCommandBuffer cmd) {
+      record_upload(cmd, bytes);
+      Stage1Params p1{in.width, in.height, in.channels, static_cast<std::int32_t>(bytes)};
+      dispatch(cmd, kStage1, p1, (bytes + 3) / 4);
+      barrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
+              VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT);
+      Stage2Params p2{in.width, in.height, in.channels, outputs, static_cast<std::int32_t>(bytes * outputs)};
+      dispatch(cmd, kStage2, p2, (bytes * outputs + 3) / 4);
+    });
+    return a;
+  }
+
+  void render(const PlaneAnalysis& analysis, const PlaneJob& job) override {
+    check_plane(job.in, "input plane");
+    check_plane(job.out, "output plane");
+    if (job.in.channels != job.out.channels) throw Error("input and output planes differ in channel count");
+    if (!(analysis.input_size == job.in.size()) || analysis.channels != job.in.channels)
+      throw Error("analysis does not belong to this input plane");
+    if (!job.map.out_to_in.is_finite()) throw Error("coordinate map is not finite");
+    std::lock_guard lock(mutex_);
+    if (is_classical(setup_.method)) render_classical(job);
+    else render_lerf(analysis, job);
+  }
+
+  void download_analysis(const PlaneAnalysis& analysis, std::vector<std::uint8_t>& filtered,
+                         std::vector<std::uint8_t>& hyper) {
+    auto* a = dynamic_cast<const VulkanLerfAnalysis*>(&analysis);
+    if (!a) throw Error("not a Vulkan LeRF analysis");
+    std::lock_guard lock(mutex_);
+    const std::size_t fb = plane_bytes(a->input_size, a->channels), hb = fb * a->outputs;
+    ensure_buffer(staging_out_, o_.ctx, fb + hb, Buffer::Kind::Download);
+    submit("analysis download", [&](VkCommandBuffer cmd) {
+      VkBufferCopy r1{0, 0, fb}, r2{0, fb, hb};
+      vkCmdCopyBuffer(cmd, a->buffers->filtered->handle(), staging_out_->handle(), 1, &r1);
+      vkCmdCopyBuffer(cmd, a->buffers->hyper->handle(), staging_out_->handle(), 1, &r2);
+      barrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT,
+              VK_ACCESS_HOST_READ_BIT);
+    });
+    filtered.assign(staging_out_->mapped(), staging_out_->mapped() + fb);
+    hyper.assign(staging_out_->mapped() + fb, staging_out_->mapped() + fb + hb);
+  }
+
+ private:
+  void create_objects() {
+    VkDevice d = o_.ctx->device();
+    std::array<VkDescriptorSetLayoutBinding, kBindings> b{};
+    for (std::uint32_t i = 0; i < kBindings; ++i)
+      b[i] = {i, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
+    VkDescriptorSetLayoutCreateInfo sl{};
+    sl.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO;
+    sl.bindingCount = kBindings;
+    sl.pBindings = b.data();
+    check(vkCreateDescriptorSetLayout(d, &sl, nullptr, &o_.set_layout), "vkCreateDescriptorSetLayout");
+    VkPushConstantRange range{VK_SHADER_STAGE_COMPUTE_BIT, 0, kPushBytes};
+    VkPipelineLayoutCreateInfo pl{};
+    pl.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO;
+    pl.setLayoutCount = 1;
+    pl.pSetLayouts = &o_.set_layout;
+    pl.pushConstantRangeCount = 1;
+    pl.pPushConstantRanges = &range;
+    check(vkCreatePipelineLayout(d, &pl, nullptr, &o_.layout), "vkCreatePipelineLayout");
+
+    VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, kSlots * kBindings};
+    VkDescriptorPoolCreateInfo dp{};
+    dp.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO;
+    dp.maxSets = kSlots;
+    dp.poolSizeCount = 1;
+    dp.pPoolSizes = &size;
+    check(vkCreateDescriptorPool(d, &dp, nullptr, &o_.pool), "vkCreateDescriptorPool");
+    std::array<VkDescriptorSetLayout, kSlots> layouts;
+    layouts.fill(o_.set_layout);
+    VkDescriptorSetAllocateInfo da{};
+    da.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO;
+    da.descriptorPool = o_.pool;
+    da.descriptorSetCount = kSlots;
+    da.pSetLayouts = layouts.data();
+    check(vkAllocateDescriptorSets(d, &da, o_.sets.data()), "vkAllocateDescriptorSets");
+
+    // Only the pipelines of this backend's method (pipeline compilation is slow on lavapipe).
+    const std::array<Slot, 3> slots = is_classical(setup_.method) ? std::array<Slot, 3>{kHPass, kVPass, kGeneral}
+                                                                  : std::array<Slot, 3>{kStage1, kStage2, kRender};
+    for (Slot s : slots) {
+      auto code = slot_code(s);
+      VkShaderModuleCreateInfo sm{};
+      sm.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO;
+      sm.codeSize = code.size_bytes();
+      sm.pCode = code.data();
+      VkShaderModule module;
+      check(vkCreateShaderModule(d, &sm, nullptr, &module), "vkCreateShaderModule");
+      VkComputePipelineCreateInfo cp{};
+      cp.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO;
+      cp.stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO;
+      cp.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
+      cp.stage.module = module;
+      cp.stage.pName = "main";
+      cp.layout = o_.layout;
+      VkResult r = vkCreateComputePipelines(d, VK_NULL_HANDLE, 1, &cp, nullptr, &o_.pipelines[s]);
+      vkDestroyShaderModule(d, module, nullptr);
+      check(r, "vkCreateComputePipelines");
+    }
+
+    VkCommandPoolCreateInfo cpool{};
+    cpool.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO;
+    cpool.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
+    cpool.queueFamilyIndex = o_.ctx->queue_family();
+    check(vkCreateCommandPool(d, &cpool, nullptr, &o_.cmd_pool), "vkCreateCommandPool");
+    VkCommandBufferAllocateInfo ca{};
+    ca.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO;
+    ca.commandPool = o_.cmd_pool;
+    ca.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+    ca.commandBufferCount = 1;
+    check(vkAllocateCommandBuffers(d, &ca, &o_.cmd), "vkAllocateCommandBuffers");
+    VkFenceCreateInfo fi{};
+    fi.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO;
+    check(vkCreateFence(d, &fi, nullptr, &o_.fence), "vkCreateFence");
+  }
+
+  // The LUTs, once per backend: stage 1 tables s, c, t; stage 2 tables (p, d) in order.
+  void upload_luts(const LutModel& lut) {
+    const std::size_t e = kLutEntries, n = static_cast<std::size_t>(lut.stage2_outputs);
+    for (const auto& t : lut.stage1)
+      if (t.size() != e) throw Error("LeRF model: stage-1 table of unexpected size");
+    for (const auto& p : lut.stage2)
+      for (const auto& t : p)
+        if (t.size() != e * n) throw Error("LeRF model: stage-2 table of unexpected size");
+    const std::size_t b1 = kLutPatterns * e, b2 = kLutPatterns * 2 * e * n;
+    ensure_buffer(lut1_, o_.ctx, b1, Buffer::Kind::Device);
+    ensure_buffer(lut2_, o_.ctx, b2, Buffer::Kind::Device);
+    Buffer staging(o_.ctx, (b1 + b2 + 3) & ~std::size_t{3}, Buffer::Kind::Upload);
+    std::uint8_t* dst = staging.mapped();
+    for (const auto& t : lut.stage1) dst = std::copy_n(reinterpret_cast<const std::uint8_t*>(t.data()), e, dst);
+    for (const auto& p : lut.stage2)
+      for (const auto& t : p) dst = std::copy_n(reinterpret_cast<const std::uint8_t*>(t.data()), e * n, dst);
+    submit("LUT upload", [&](VkCommandBuffer cmd) {
+      VkBufferCopy r1{0, 0, b1}, r2{b1, 0, b2};
+      vkCmdCopyBuffer(cmd, staging.handle(), lut1_->handle(), 1, &r1);
+      vkCmdCopyBuffer(cmd, staging.handle(), lut2_->handle(), 1, &r2);
+    });
+  }
+
+  void render_classical(const PlaneJob& job) {
+    const auto& in = job.in;
+    const auto& out = job.out;
+    const int ch = in.channels;
+    const std::size_t in_bytes = plane_bytes(in.size(), ch), out_bytes = plane_bytes(out.size(), ch);
+    const auto& m = job.map.out_to_in.m;
+    const std::int32_t kernel = kernel_code(kernel_.method), border = border_code(job.border);
+    const bool nearest = kernel_.method == Method::Nearest;
+    upload(in);
+    ensure_buffer(output_, o_.ctx, out_bytes, Buffer::Kind::Device);
+    ensure_buffer(staging_out_, o_.ctx, out_bytes, Buffer::Kind::Download);
+    if (job.map.is_separable()) {
+      // Tap counts exactly as classical_axis_taps computes them (in double).
+      auto taps = [&](double a, double& stretch, double& radius) {
+        stretch = std::max(1.0, a);
+        radius = kernel_.radius * stretch;
+        return nearest ? 1 : static_cast<int>(std::ceil(2 * radius)) + 1;
+      };
+      double sx, rx, sy, ry;
+      int tx = taps(m[0], sx, rx), ty = taps(m[4], sy, ry);
+      ensure_buffer(tmp_, o_.ctx, static_cast<std::size_t>(in.height) * out.width * ch * sizeof(float),
+                    Buffer::Kind::Device);
+      bind(kHPass, {{0, input_->handle()}, {1, tmp_->handle()}});
+      bind(kVPass, {{1, tmp_->handle()}, {2, output_->handle()}});
+      HPassParams hp{in.width, in.height, ch, out.width, kernel, tx, border, 0, static_cast<float>(m[0]),
+                     static_cast<float>(m[2]), static_cast<float>(rx), static_cast<float>(sx), kernel_.cubic_a};
+      VPassParams vp{in.width, in.height, ch, out.width, out.height, kernel, ty, border, pack_border(job),
+                     static_cast<std::int32_t>(out_bytes), static_cast<float>(m[0]), static_cast<float>(m[2]),
+                     static_cast<float>(m[4]), static_cast<float>(m[5]), static_cast<float>(ry),
+                     static_cast<float>(sy), kernel_.cubic_a};
+      submit("classical rescale", [&](VkCommandBuffer cmd) {
+        record_upload(cmd, in_bytes);
+        dispatch(cmd, kHPass, hp, static_cast<std::size_t>(in.height) * out.width * ch);
+        barrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
+                VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT);
+        dispatch(cmd, kVPass, vp, (out_bytes + 3) / 4);
+        record_download(cmd, out_bytes);
+      });
+    } else {
+      bind(kGeneral, {{0, input_->handle()}, {2, output_->handle()}});
+      GeneralParams gp{in.width, in.height, ch, out.width, out.height, kernel,
+                       nearest ? 0 : static_cast<std::int32_t>(std::ceil(kernel_.radius)), border, pack_border(job),
+                       static_cast<std::int32_t>(out_bytes), kernel_.cubic_a, {}};
+      copy_matrix(job.map.out_to_in, gp.m);
+      submit("classical warp", [&](VkCommandBuffer cmd) {
+        record_upload(cmd, in_bytes);
+        dispatch(cmd, kGeneral, gp, (out_bytes + 3) / 4);
+        record_download(cmd, out_bytes);
+      });
+    }
+    unpack(out);
+  }
+
+  void render_lerf(const PlaneAnalysis& analysis, const PlaneJob& job) {
+    auto* a = dynamic_cast<const VulkanLerfAnalysis*>(&analysis);
+    if (!a || !a->buffers) throw Error("analysis was not made by this Vulkan backend");
+    const auto& out = job.out;
+    const int ch = job.in.channels;
+    const std::size_t out_bytes = plane_bytes(out.size(), ch);
+    ensure_buffer(output_, o_.ctx, out_bytes, Buffer::Kind::Device);
+    ensure_buffer(staging_out_, o_.ctx, out_bytes, Buffer::Kind::Download);
+    RenderParams p{};
+    p.in_w = job.in.width;
+    p.in_h = job.in.height;
+    p.ch = ch;
+    p.outputs = a->outputs;
+    p.out_w = out.width;
+    p.out_h = out.height;
+    p.gaussian = setup_.method == Method::LerfG;
+    p.separable = job.map.is_separable();
+    p.border = border_code(job.border);
+    p.border_value = pack_border(job);
+    p.out_bytes = static_cast<std::int32_t>(out_bytes);
+    copy_matrix(job.map.out_to_in, p.m);
+    if (p.separable) {
+      // Per-axis taps exactly as lerf_axis_taps computes them (in double), capped as the CPU.
+      auto axis = [](double a, std::int32_t& count, std::int32_t& n, std::int32_t& off, float& s) {
+        double sd = std::min(1.0, 1.0 / a);
+        count = sd >= 1.0 ? 2 : static_cast<int>(std::ceil(2.0 / sd));
+        n = std::min(count, LERF_VK_MAX_TAPS);
+        off = (count - n) / 2;
+        s = static_cast<float>(sd);
+      };
+      axis(job.map.out_to_in.m[0], p.count_x, p.n_x, p.off_x, p.s_x);
+      axis(job.map.out_to_in.m[4], p.count_y, p.n_y, p.off_y, p.s_y);
+    }
+    bind(kRender, {{0, a->buffers->filtered->handle()}, {1, a->buffers->hyper->handle()}, {2, output_->handle()}});
+    submit("LeRF render", [&](VkCommandBuffer cmd) {
+      dispatch(cmd, kRender, p, (out_bytes + 3) / 4);
+      record_download(cmd, out_bytes);
+    });
+    unpack(out);
+  }
+
+  // Repacks the rows of `in` tightly into the upload staging buffer.
+  void upload(ConstPlaneView in) {
+    const std::size_t row = static_cast<std::size_t>(in.width) * in.channels;
+    ensure_buffer(staging_in_, o_.ctx, row * in.height, Buffer::Kind::Upload);
+    ensure_buffer(input_, o_.ctx, row * in.height, Buffer::Kind::Device);
+    std::uint8_t* dst = staging_in_->mapped();
+    if (static_cast<std::size_t>(in.stride) == row) std::memcpy(dst, in.data, row * in.height);
+    else
+      for (int y = 0; y < in.height; ++y) std::memcpy(dst + row * y, in.row(y), row);
+  }
+
+  void unpack(PlaneView out) {
+    const std::size_t row = static_cast<std::size_t>(out.width) * out.channels;
+    const std::uint8_t* src = staging_out_->mapped();
+    if (static_cast<std::size_t>(out.stride) == row) std::memcpy(out.data, src, row * out.height);
+    else
+      for (int y = 0; y < out.height; ++y) std::memcpy(out.row(y), src + row * y, row);
+  }
+
+  static VkDeviceSize words(std::size_t bytes) { return (bytes + 3) & ~std::size_t{3}; }
+
+  void record_upload(VkCommandBuffer cmd, std::size_t bytes) {
+    VkBufferCopy r{0, 0, words(bytes)};
+    vkCmdCopyBuffer(cmd, staging_in_->handle(), input_->handle(), 1, &r);
+    barrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+            VK_ACCESS_SHADER_READ_BIT);
+  }
+
+  void record_download(VkCommandBuffer cmd, std::size_t bytes) {
+    barrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
+            VK_ACCESS_TRANSFER_READ_BIT);
+    VkBufferCopy r{0, 0, words(bytes)};
+    vkCmdCopyBuffer(cmd, output_->handle(), staging_out_->handle(), 1, &r);
+    barrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT,
+            VK_ACCESS_HOST_READ_BIT);
+  }
+
+  static void barrier(VkCommandBuffer cmd, VkPipelineStageFlags src_stage, VkAccessFlags src,
+                      VkPipelineStageFlags dst_stage, VkAccessFlags dst) {
+    VkMemoryBarrier b{};
+    b.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER;
+    b.srcAccessMask = src;
+    b.dstAccessMask = dst;
+    vkCmdPipelineBarrier(cmd, src_stage, dst_stage, 0, 1, &b, 0, nullptr, 0, nullptr);
+  }
+
+  // Points the descriptor set of `slot` at the given (binding, buffer) pairs. Safe because
+  // every submission is waited for before the next is recorded.
+  void bind(Slot slot, std::initializer_list<std::pair<std::uint32_t, VkBuffer>> buffers) {
+    std::array<VkDescriptorBufferInfo, kBindings> info{};
+    std::array<VkWriteDescriptorSet, kBindings> w{};
+    std::uint32_t n = 0;
+    for (auto [binding, buffer] : buffers) {
+      info[n] = {buffer, 0, VK_WHOLE_SIZE};
+      w[n].sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET;
+      w[n].dstSet = o_.sets[slot];
+      w[n].dstBinding = binding;
+      w[n].descriptorCount = 1;
+      w[n].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+      w[n].pBufferInfo = &info[n];
+      ++n;
+    }
+    vkUpdateDescriptorSets(o_.ctx->device(), n, w.data(), 0, nullptr);
+  }
+
+  // One invocation per item, 1-D; the shaders loop when the group count is capped.
+  template <typename Params>
+  void dispatch(VkCommandBuffer cmd, Slot slot, const Params& params, std::size_t items) {
+    vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, o_.pipelines[slot]);
+    vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, o_.layout, 0, 1, &o_.sets[slot], 0, nullptr);
+    vkCmdPushConstants(cmd, o_.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(Params), &params);
+    std::size_t groups = (items + LERF_VK_GROUP_SIZE - 1) / LERF_VK_GROUP_SIZE;
+    groups = std::clamp<std::size_t>(groups, 1, std::min<std::uint32_t>(o_.ctx->max_groups_x(), 65535));
+    vkCmdDispatch(cmd, static_cast<std::uint32_t>(groups), 1, 1);
+  }
+
+  // Records with `record`, submits, waits. A lost device makes this and every later call throw.
+  template <typename Record>
+  void submit(const char* what, Record&& record) {
+    if (lost_) throw Error("Vulkan: device " + o_.ctx->name() + " was lost; recreate the engine");
+    VkDevice d = o_.ctx->device();
+    check(vkResetCommandBuffer(o_.cmd, 0), "vkResetCommandBuffer");
+    VkCommandBufferBeginInfo begin{};
+    begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO;
+    begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+    check(vkBeginCommandBuffer(o_.cmd, &begin), "vkBeginCommandBuffer");
+    record(o_.cmd);
+    check(vkEndCommandBuffer(o_.cmd), "vkEndCommandBuffer");
+    check(vkResetFences(d, 1, &o_.fence), "vkResetFences");
+    VkSubmitInfo si{};
+    si.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;
+    si.commandBufferCount = 1;
+    si.pCommandBuffers = &o_.cmd;
+    VkResult r = vkQueueSubmit(o_.ctx->queue(), 1, &si, o_.fence);
+    if (r == VK_SUCCESS) r = vkWaitForFences(d, 1, &o_.fence, VK_TRUE, UINT64_MAX);
+    if (r == VK_ERROR_DEVICE_LOST) {
+      lost_ = true;
+      throw Error(std::string("Vulkan: device lost during ") + what + " on " + o_.ctx->name());
+    }
+    check(r, what);
+  }
+
+  MethodSetup setup_;
+  kernels::Classical kernel_;
+  Objects o_;
+  std::unique_ptr<Buffer> staging_in_, staging_out_, input_, tmp_, output_, lut1_, lut2_;
+  std::shared_ptr<Recycler> recycler_ = std::make_shared<Recycler>();
+  std::mutex mutex_;
+  bool lost_ = false;
+};
+
+}  // namespace
+
+void download_lerf_analysis(Backend& backend, const PlaneAnalysis& analysis, std::vector<std::uint8_t>& filtered,
+                            std::vector<std::uint8_t>& hyper) {
+  auto* vb = dynamic_cast<VulkanBackend*>(&backend);
+  if (!vb) throw Error("not a Vulkan backend");
+  vb->download_analysis(analysis, filtered, hyper);
+}
+
+}  // namespace vk
+
+std::unique_ptr<Backend> make_vulkan_backend(const MethodSetup& setup, int device_index) {
+  return std::make_unique<vk::VulkanBackend>(setup, device_index);
+}
+
+}  // namespace lerf
