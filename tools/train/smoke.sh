@@ -10,6 +10,7 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 CLI="${1:?usage: smoke.sh LERF_CLI TRAIN_PREP}"
 PREP="${2:?usage: smoke.sh LERF_CLI TRAIN_PREP}"
 PY=/usr/bin/python3
+"$PY" -c "import torch, numpy" 2>/dev/null || { echo "train-smoke: no torch for $PY, skipped"; exit 77; }
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 
