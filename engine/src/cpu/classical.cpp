@@ -15,21 +15,22 @@ AxisTaps classical_axis_taps(const kernels::Classical& kernel, int in_len, int o
     t.index.resize(out_len);
     t.value.assign(out_len, 1.0f);
     for (int o = 0; o < out_len; ++o) {
-      double x = a * o + b;
+      double x = safe_coordinate(a * o + b, in_len);
       t.index[o] = edge_index(static_cast<int>(std::floor(x + 0.5)), in_len, border);
       t.inside[o] = x >= -0.5 && x <= in_len - 0.5;
     }
     return t;
   }
-  // Downscaling widens the kernel by 1 / scale (antialiasing, as MATLAB imresize does).
-  double stretch = std::max(1.0, a);
+  // Downscaling widens the kernel by 1 / scale (antialiasing, as MATLAB imresize does),
+  // up to 1/1024 (a bound on the table size for absurd maps).
+  double stretch = std::clamp(std::isfinite(a) ? a : 1.0, 1.0, 1024.0);
   double radius = kernel.radius * stretch;
   t.count = static_cast<int>(std::ceil(2 * radius)) + 1;
   t.index.assign(static_cast<std::size_t>(out_len) * t.count, 0);
   t.value.assign(static_cast<std::size_t>(out_len) * t.count, 0.0f);
   std::vector<double> w(t.count);
   for (int o = 0; o < out_len; ++o) {
-    double x = a * o + b;
+    double x = safe_coordinate(a * o + b, in_len);
     t.inside[o] = x >= -0.5 && x <= in_len - 0.5;
     int lo = static_cast<int>(std::ceil(x - radius));
     double sum = 0;

@@ -1,6 +1,8 @@
 // CPU implementations of each method's two phases (internal to the engine).
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -20,6 +22,13 @@ inline int edge_index(int i, int n, Border border) {
     return m < n ? m : period - 1 - m;
   }
   return i < 0 ? 0 : (i >= n ? n - 1 : i);
+}
+
+// A coordinate made safe for integer conversion: non-finite or far-away values (from absurd
+// maps) become a point well outside the input, which the border rules handle.
+inline double safe_coordinate(double x, int len) {
+  if (!std::isfinite(x)) return -1e6;
+  return std::clamp(x, -1e6, len + 1e6);
 }
 
 // Samples along one axis for every output index of a separable map: `count` taps each, with

@@ -24,13 +24,14 @@ AxisTaps lerf_axis_taps(int in_len, int out_len, double a, double b, Border bord
   // Upscaling: the 2 neighbours left = ceil(x - 1 - eps) and left + 1, distances in input
   // pixels. Downscaling by s: support widened to ceil(2 / s), distances multiplied by s.
   AxisTaps t;
-  double s = std::min(1.0, 1.0 / a);
-  t.count = s >= 1.0 ? 2 : static_cast<int>(std::ceil(2.0 / s));
+  double s = std::isfinite(a) && a > 0 ? std::min(1.0, 1.0 / a) : 1.0;
+  // Support ceil(2 / s), at most the 16 nearest samples (exact down to 1/8).
+  t.count = s >= 1.0 ? 2 : static_cast<int>(std::min(16.0, std::ceil(2.0 / s)));
   t.index.resize(static_cast<std::size_t>(out_len) * t.count);
   t.value.resize(static_cast<std::size_t>(out_len) * t.count);
   t.inside.resize(out_len);
   for (int o = 0; o < out_len; ++o) {
-    double x = a * o + b;
+    double x = safe_coordinate(a * o + b, in_len);
     t.inside[o] = x >= -0.5 && x <= in_len - 0.5;
     int left = static_cast<int>(std::ceil(x - t.count / 2.0 - 1e-4));
     for (int k = 0; k < t.count; ++k) {
@@ -43,7 +44,7 @@ AxisTaps lerf_axis_taps(int in_len, int out_len, double a, double b, Border bord
 
 namespace {
 
-constexpr int kMaxTaps = 16;  // per axis: exact down to 1/8; smaller scales use the 16 nearest
+constexpr int kMaxTaps = 16;  // per axis, as lerf_axis_taps
 
 // Blends n neighbours (samples, hyperparameter pointers, row/column distances) of one channel.
 struct Blender {
