@@ -40,13 +40,13 @@ namespace {
 // Push constants, laid out as the shaders' `Params` blocks (4-byte scalars only).
 struct HPassParams {
   std::int32_t in_w, in_h, ch, out_w, kernel, taps, border, pad0;
-  float a, b, radius, stretch, cubic_a;
+  float stretch, cubic_a;
 };
 struct VPassParams {
   std::int32_t in_w, in_h, ch, out_w, out_h, kernel, taps, border;
   std::uint32_t border_value;
   std::int32_t out_bytes;
-  float ax, bx, ay, by, radius, stretch, cubic_a;
+  float stretch, cubic_a;
 };
 struct GeneralParams {
   std::int32_t in_w, in_h, ch, out_w, out_h, kernel, r, border;
@@ -64,7 +64,7 @@ struct Stage2Params {
 struct RenderParams {
   std::int32_t in_w, in_h, ch, outputs, out_w, out_h, gaussian, separable, border;
   std::uint32_t border_value;
-  std::int32_t out_bytes, count_x, count_y, n_x, n_y, off_x, off_y;
+  std::int32_t out_bytes, n_x, n_y, off_x, off_y;
   float s_x, s_y;
   float m[9];
 };
@@ -72,8 +72,16 @@ constexpr std::uint32_t kPushBytes = 128;  // the minimum every device guarantee
 static_assert(sizeof(HPassParams) <= kPushBytes && sizeof(VPassParams) <= kPushBytes &&
               sizeof(GeneralParams) <= kPushBytes && sizeof(RenderParams) <= kPushBytes);
 
+// An entry of the per-axis tables of separable maps (common_axis.glsl).
+struct AxisEntry {
+  std::int32_t base;
+  float frac;
+  std::uint32_t inside;
+};
+static_assert(sizeof(AxisEntry) == 12);
+
 enum Slot { kHPass, kVPass, kGeneral, kStage1, kStage2, kRender, kSlots };
-constexpr std::uint32_t kBindings = 4;  // 0 source, 1 intermediate, 2 destination, 3 LUT
+constexpr std::uint32_t kBindings = 4;  // 0 source, 1 intermediate, 2 destination, 3 LUT or axis table
 
 std::span<const std::uint32_t> slot_code(Slot s) {
   switch (s) {
@@ -381,25 +389,31 @@ class VulkanBackend final : public Backend {
     ensure_buffer(output_, o_.ctx, out_bytes, Buffer::Kind::Device);
     ensure_buffer(staging_out_, o_.ctx, out_bytes, Buffer::Kind::Download);
     if (job.map.is_separable()) {
-      // Tap counts exactly as classical_axis_taps computes them (in double).
-      auto taps = [&](double a, double& stretch, double& radius) {
+      // Tap counts and first taps exactly as classical_axis_taps computes them (in double).
+      AxisEntry* table = axis_table(out.width + out.height);
+      auto fill = [&](AxisEntry* t, int in_len, int out_len, double a, double b, double& stretch) {
         stretch = std::max(1.0, a);
-        radius = kernel_.radius * stretch;
+        const double radius = kernel_.radius * stretch;
+        for (int o = 0; o < out_len; ++o) {
+          const double x = a * o + b;
+          const double base = nearest ? std::floor(x + 0.5) : std::ceil(x - radius);
+          t[o] = {static_cast<std::int32_t>(base), nearest ? 0.0f : static_cast<float>(x - base),
+                  x >= -0.5 && x <= in_len - 0.5};
+        }
         return nearest ? 1 : static_cast<int>(std::ceil(2 * radius)) + 1;
       };
-      double sx, rx, sy, ry;
-      int tx = taps(m[0], sx, rx), ty = taps(m[4], sy, ry);
+      double sx, sy;
+      int tx = fill(table, in.width, out.width, m[0], m[2], sx);
+      int ty = fill(table + out.width, in.height, out.height, m[4], m[5], sy);
       ensure_buffer(tmp_, o_.ctx, static_cast<std::size_t>(in.height) * out.width * ch * sizeof(float),
                     Buffer::Kind::Device);
-      bind(kHPass, {{0, input_->handle()}, {1, tmp_->handle()}});
-      bind(kVPass, {{1, tmp_->handle()}, {2, output_->handle()}});
-      HPassParams hp{in.width, in.height, ch, out.width, kernel, tx, border, 0, static_cast<float>(m[0]),
-                     static_cast<float>(m[2]), static_cast<float>(rx), static_cast<float>(sx), kernel_.cubic_a};
+      bind(kHPass, {{0, input_->handle()}, {1, tmp_->handle()}, {3, axis_->handle()}});
+      bind(kVPass, {{1, tmp_->handle()}, {2, output_->handle()}, {3, axis_->handle()}});
+      HPassParams hp{in.width, in.height, ch, out.width, kernel, tx, border, 0, static_cast<float>(sx), kernel_.cubic_a};
       VPassParams vp{in.width, in.height, ch, out.width, out.height, kernel, ty, border, pack_border(job),
-                     static_cast<std::int32_t>(out_bytes), static_cast<float>(m[0]), static_cast<float>(m[2]),
-                     static_cast<float>(m[4]), static_cast<float>(m[5]), static_cast<float>(ry),
-                     static_cast<float>(sy), kernel_.cubic_a};
+                     static_cast<std::int32_t>(out_bytes), static_cast<float>(sy), kernel_.cubic_a};
       submit("classical rescale", [&](VkCommandBuffer cmd) {
+        record_axis_upload(cmd, out.width + out.height);
         record_upload(cmd, in_bytes);
         dispatch(cmd, kHPass, hp, static_cast<std::size_t>(in.height) * out.width * ch);
         barrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
@@ -443,20 +457,33 @@ class VulkanBackend final : public Backend {
     p.border_value = pack_border(job);
     p.out_bytes = static_cast<std::int32_t>(out_bytes);
     copy_matrix(job.map.out_to_in, p.m);
+    const int axis_entries = p.separable ? out.width + out.height : 1;
+    AxisEntry* table = axis_table(axis_entries);
     if (p.separable) {
       // Per-axis taps exactly as lerf_axis_taps computes them (in double), capped as the CPU.
-      auto axis = [](double a, std::int32_t& count, std::int32_t& n, std::int32_t& off, float& s) {
-        double sd = std::min(1.0, 1.0 / a);
-        count = sd >= 1.0 ? 2 : static_cast<int>(std::ceil(2.0 / sd));
+      auto fill = [](AxisEntry* t, int in_len, int out_len, double a, double b, std::int32_t& n, std::int32_t& off,
+                     float& s) {
+        const double sd = std::min(1.0, 1.0 / a);
+        const int count = sd >= 1.0 ? 2 : static_cast<int>(std::ceil(2.0 / sd));
         n = std::min(count, LERF_VK_MAX_TAPS);
         off = (count - n) / 2;
         s = static_cast<float>(sd);
+        for (int o = 0; o < out_len; ++o) {
+          const double x = a * o + b;
+          const double left = std::ceil(x - count / 2.0 - 1e-4);
+          t[o] = {static_cast<std::int32_t>(left), static_cast<float>(x - left), x >= -0.5 && x <= in_len - 0.5};
+        }
       };
-      axis(job.map.out_to_in.m[0], p.count_x, p.n_x, p.off_x, p.s_x);
-      axis(job.map.out_to_in.m[4], p.count_y, p.n_y, p.off_y, p.s_y);
+      const auto& m = job.map.out_to_in.m;
+      fill(table, job.in.width, out.width, m[0], m[2], p.n_x, p.off_x, p.s_x);
+      fill(table + out.width, job.in.height, out.height, m[4], m[5], p.n_y, p.off_y, p.s_y);
     }
-    bind(kRender, {{0, a->buffers->filtered->handle()}, {1, a->buffers->hyper->handle()}, {2, output_->handle()}});
+    bind(kRender, {{0, a->buffers->filtered->handle()},
+                   {1, a->buffers->hyper->handle()},
+                   {2, output_->handle()},
+                   {3, axis_->handle()}});
     submit("LeRF render", [&](VkCommandBuffer cmd) {
+      record_axis_upload(cmd, axis_entries);
       dispatch(cmd, kRender, p, (out_bytes + 3) / 4);
       record_download(cmd, out_bytes);
     });
@@ -480,6 +507,20 @@ class VulkanBackend final : public Backend {
     if (static_cast<std::size_t>(out.stride) == row) std::memcpy(out.data, src, row * out.height);
     else
       for (int y = 0; y < out.height; ++y) std::memcpy(out.row(y), src + row * y, row);
+  }
+
+  // The host side of the per-axis table (written before recording the submission).
+  AxisEntry* axis_table(int entries) {
+    ensure_buffer(staging_axis_, o_.ctx, entries * sizeof(AxisEntry), Buffer::Kind::Upload);
+    ensure_buffer(axis_, o_.ctx, entries * sizeof(AxisEntry), Buffer::Kind::Device);
+    return reinterpret_cast<AxisEntry*>(staging_axis_->mapped());
+  }
+
+  void record_axis_upload(VkCommandBuffer cmd, int entries) {
+    VkBufferCopy r{0, 0, entries * sizeof(AxisEntry)};
+    vkCmdCopyBuffer(cmd, staging_axis_->handle(), axis_->handle(), 1, &r);
+    barrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+            VK_ACCESS_SHADER_READ_BIT);
   }
 
   static VkDeviceSize words(std::size_t bytes) { return (bytes + 3) & ~std::size_t{3}; }
@@ -568,7 +609,7 @@ class VulkanBackend final : public Backend {
   MethodSetup setup_;
   kernels::Classical kernel_;
   Objects o_;
-  std::unique_ptr<Buffer> staging_in_, staging_out_, input_, tmp_, output_, lut1_, lut2_;
+  std::unique_ptr<Buffer> staging_in_, staging_out_, staging_axis_, input_, tmp_, output_, axis_, lut1_, lut2_;
   std::shared_ptr<Recycler> recycler_ = std::make_shared<Recycler>();
   std::mutex mutex_;
   bool lost_ = false;

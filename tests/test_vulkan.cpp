@@ -1,0 +1,287 @@
+// The Vulkan backend against the CPU reference (on lavapipe when there is no GPU): every
+// method at integer, non-integer, asymmetric and downscaling factors, 1- and 4-channel
+// strided planes and homography warps, PSNR >= 50 dB and max abs diff <= 2; LeRF's LUT
+// stages bit-exact; and the fallback when no Vulkan driver is usable.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <string>
+
+#include "cpu/cpu_methods.hpp"
+#include "lerf/engine.hpp"
+#include "lerf/error.hpp"
+#include "opencv_planes.hpp"
+#include "test_helpers.hpp"
+#include "vulkan/vulkan_backend.hpp"
+
+namespace lerf {
+namespace {
+
+std::filesystem::path official_luts() {
+  auto shared = test::shared_dir();
+  if (shared.empty()) return {};
+  auto dir = shared / "reference" / "lerf-official";
+  return std::filesystem::is_directory(dir) ? dir : std::filesystem::path{};
+}
+
+// True (and the reason in `why`) when the tests cannot run here.
+bool unavailable(Method m, std::string& why) {
+  try {
+    if (list_vulkan_devices().empty()) {
+      why = "no Vulkan device (install Mesa's lavapipe: scripts/setup.sh)";
+      return true;
+    }
+  } catch (const Error& e) {
+    why = std::string("Vulkan unusable: ") + e.what();
+    return true;
+  }
+  if (method_needs_model(m) && official_luts().empty()) {
+    why = "the authors' LUTs ($LERF_SHARED_DIR/reference/lerf-official) are absent";
+    return true;
+  }
+  return false;
+}
+
+#define LERF_REQUIRE_VULKAN(method)       \
+  do {                                    \
+    std::string why_;                     \
+    if (unavailable(method, why_)) GTEST_SKIP() << why_; \
+  } while (0)
+
+// One engine per (method, backend) for the whole executable: pipelines compile once, and
+// the Vulkan buffers are reused across the differently sized jobs.
+Engine& engine(Method m, BackendKind b) {
+  static std::map<std::pair<Method, BackendKind>, std::unique_ptr<Engine>> engines;
+  auto& e = engines[{m, b}];
+  if (!e) {
+    EngineOptions o;
+    o.method = m;
+    o.backend = b;
+    o.threads = 2;
+    if (method_needs_model(m)) o.model_dir = official_luts().string();
+    e = std::make_unique<Engine>(o);
+  }
+  return *e;
+}
+
+// A 160x120 crop of the real photograph, as BGR, grey or BGRA.
+cv::Mat test_image(int channels) {
+  cv::Mat bgr = test::sample_image()(cv::Rect(150, 150, 160, 120)).clone();
+  if (channels == 1) cv::cvtColor(bgr, bgr, cv::COLOR_BGR2GRAY);
+  if (channels == 4) {
+    cv::cvtColor(bgr, bgr, cv::COLOR_BGR2BGRA);
+    // A varying alpha channel so that the fourth channel is exercised too.
+    for (int y = 0; y < bgr.rows; ++y)
+      for (int x = 0; x < bgr.cols; ++x) bgr.at<cv::Vec4b>(y, x)[3] = static_cast<std::uint8_t>((x * 3 + y * 5) & 255);
+  }
+  return bgr;
+}
+
+// A view of `rows` x `cols` inside a larger matrix, so that the stride exceeds the row.
+cv::Mat strided(int rows, int cols, int type) {
+  cv::Mat big(rows + 3, cols + 7, type, cv::Scalar::all(77));
+  return big(cv::Rect(5, 2, cols, rows));
+}
+
+struct Case {
+  const char* name;
+  int channels;
+  bool strided;
+  enum { Rescale, Warp } kind;
+  Scale scale;  // Rescale
+  Border border;
+};
+
+const Case kCases[] = {
+    {"x2", 3, false, Case::Rescale, {2, 2}, Border::Clamp},
+    {"x1_7", 3, false, Case::Rescale, {1.7, 1.7}, Border::Clamp},
+    {"x2x3", 3, false, Case::Rescale, {2, 3}, Border::Clamp},
+    {"x0_4", 3, false, Case::Rescale, {0.4, 0.4}, Border::Clamp},
+    {"grey_x2_5", 1, true, Case::Rescale, {2.5, 2.5}, Border::Clamp},
+    {"bgra_x1_7", 4, true, Case::Rescale, {1.7, 1.7}, Border::Clamp},
+    {"bgra_x0_4_constant", 4, false, Case::Rescale, {0.4, 0.55}, Border::Constant},
+    {"warp_clamp", 3, false, Case::Warp, {}, Border::Clamp},
+    {"warp_constant", 3, true, Case::Warp, {}, Border::Constant},
+    {"grey_warp_constant", 1, false, Case::Warp, {}, Border::Constant},
+};
+
+// Runs the case on one backend: both phases, output of a fresh (optionally strided) matrix.
+cv::Mat run_case(Method m, BackendKind b, const Case& c, const cv::Mat& in) {
+  Size in_size{in.cols, in.rows};
+  Size out_size;
+  PlaneJob job;
+  if (c.kind == Case::Rescale) {
+    out_size = scaled_size(in_size, c.scale);
+    job.map = resize_map(in_size, out_size, c.scale);
+  } else {
+    // A perspective warp that leaves part of the output outside the input.
+    out_size = {176, 132};
+    job.map = warp_map(Matrix3{{0.92, 0.12, 9.5, -0.07, 1.04, 6.25, 0.0009, -0.0006, 1.0}});
+    EXPECT_FALSE(job.map.is_separable());
+  }
+  cv::Mat out = c.strided ? strided(out_size.height, out_size.width, in.type())
+                          : cv::Mat(out_size.height, out_size.width, in.type(), cv::Scalar::all(0));
+  job.in = cv_bridge::const_view(in);
+  job.out = cv_bridge::view(out);
+  job.border = c.border;
+  job.border_value = {10, 200, 30, 250};
+  engine(m, b).run(std::span<const PlaneJob>(&job, 1));
+  return out;
+}
+
+class VulkanParity : public testing::TestWithParam<std::tuple<Method, Case>> {};
+
+TEST_P(VulkanParity, MatchesCpu) {
+  auto [m, c] = GetParam();
+  LERF_REQUIRE_VULKAN(m);
+  cv::Mat in = test_image(c.channels);
+  if (c.strided) {
+    cv::Mat s = strided(in.rows, in.cols, in.type());
+    in.copyTo(s);
+    in = s;
+  }
+  cv::Mat cpu = run_case(m, BackendKind::Cpu, c, in);
+  cv::Mat gpu = run_case(m, BackendKind::Vulkan, c, in);
+  ASSERT_EQ(engine(m, BackendKind::Vulkan).backend().kind(), BackendKind::Vulkan);
+  double p = test::psnr(cpu, gpu);
+  int d = test::max_abs_diff(cpu, gpu);
+  EXPECT_GE(p, 50.0) << method_name(m) << " " << c.name;
+  EXPECT_LE(d, 2) << method_name(m) << " " << c.name;
+  // The border pixels of constant-border cases really are there (and identical).
+  if (c.border == Border::Constant) {
+    cv::Mat diff;
+    cv::absdiff(cpu, gpu, diff);
+    EXPECT_GT(cv::countNonZero(cpu.reshape(1) == 10), 0) << "no border pixels in " << c.name;
+  }
+}
+
+std::string case_name(const testing::TestParamInfo<std::tuple<Method, Case>>& info) {
+  std::string n = std::string(method_name(std::get<0>(info.param))) + "_" + std::get<1>(info.param).name;
+  for (char& ch : n)
+    if (ch == '-') ch = '_';
+  return n;
+}
+
+INSTANTIATE_TEST_SUITE_P(AllMethods, VulkanParity,
+                         testing::Combine(testing::Values(Method::Nearest, Method::Bilinear, Method::Bicubic,
+                                                          Method::Lanczos, Method::LerfG, Method::LerfL),
+                                          testing::ValuesIn(kCases)),
+                         case_name);
+
+// Stage 1 and stage 2 are integer maths with half-to-even rounding: bit-exact with the CPU.
+TEST(Vulkan, LerfStagesBitExact) {
+  for (Method m : {Method::LerfG, Method::LerfL}) {
+    LERF_REQUIRE_VULKAN(m);
+    for (int channels : {1, 3}) {
+      cv::Mat in = test_image(channels);
+      auto view = cv_bridge::const_view(in);
+      auto cpu = engine(m, BackendKind::Cpu).analyse(std::span<const ConstPlaneView>(&view, 1));
+      Engine& vk = engine(m, BackendKind::Vulkan);
+      auto gpu = vk.analyse(std::span<const ConstPlaneView>(&view, 1));
+      std::vector<std::uint8_t> filtered, hyper;
+      vk::download_lerf_analysis(const_cast<Backend&>(vk.backend()), *gpu[0], filtered, hyper);
+      const auto& ref = static_cast<const cpu::LerfAnalysis&>(*cpu[0]);
+      ASSERT_EQ(filtered.size(), static_cast<std::size_t>(in.cols) * in.rows * channels);
+      EXPECT_TRUE(std::equal(filtered.begin(), filtered.end(), ref.filtered.data())) << method_name(m);
+      EXPECT_EQ(hyper, ref.hyper) << method_name(m);
+    }
+  }
+}
+
+// One analysis, several renders of different sizes (video whose output size changes), and
+// analyses released and re-made (buffers recycled) give the same frames.
+TEST(Vulkan, AnalysisReuse) {
+  LERF_REQUIRE_VULKAN(Method::LerfG);
+  Engine& vk = engine(Method::LerfG, BackendKind::Vulkan);
+  cv::Mat in = test_image(3);
+  auto view = cv_bridge::const_view(in);
+  Size in_size{in.cols, in.rows};
+  cv::Mat first;
+  for (int round = 0; round < 2; ++round) {
+    auto analysis = vk.analyse(std::span<const ConstPlaneView>(&view, 1));
+    for (Size out : {Size{320, 240}, Size{200, 150}, Size{320, 240}}) {
+      cv::Mat res(out.height, out.width, in.type());
+      PlaneJob job{view, cv_bridge::view(res), resize_map(in_size, out)};
+      vk.render(analysis, std::span<const PlaneJob>(&job, 1));
+      if (out.width == 320) {
+        if (first.empty()) first = res;
+        else EXPECT_EQ(test::max_abs_diff(first, res), 0);
+      }
+    }
+  }
+}
+
+TEST(Vulkan, DevicesAndErrors) {
+  LERF_REQUIRE_VULKAN(Method::Bilinear);
+  auto devices = list_vulkan_devices();
+  ASSERT_FALSE(devices.empty());
+  EXPECT_FALSE(devices[0].name.empty());
+  EXPECT_NE(engine(Method::Bilinear, BackendKind::Vulkan).backend().description().find("vulkan"), std::string::npos);
+  // auto uses Vulkan exactly when device 0 is not a software implementation.
+  EngineOptions o;
+  o.method = Method::Bilinear;
+  o.backend = BackendKind::Auto;
+  Engine automatic(o);
+  EXPECT_EQ(automatic.backend().kind(), auto_uses_vulkan(devices[0]) ? BackendKind::Vulkan : BackendKind::Cpu);
+  // An absent device is a clear error for backend=vulkan, and auto falls back.
+  o.backend = BackendKind::Vulkan;
+  o.device_index = static_cast<int>(devices.size()) + 3;
+  try {
+    Engine e(o);
+    FAIL() << "expected lerf::Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no Vulkan device"), std::string::npos) << e.what();
+  }
+  o.backend = BackendKind::Auto;
+  EXPECT_EQ(Engine(o).backend().kind(), BackendKind::Cpu);
+}
+
+// The CLI without a usable Vulkan driver: auto must still produce the CPU's frames, vulkan
+// must fail with a clear message.
+std::string run_command(const std::string& cmd, int& status) {
+  std::string out;
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  if (!p) {
+    status = -1;
+    return out;
+  }
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, p)) out += buf;
+  status = pclose(p);
+  return out;
+}
+
+TEST(VulkanFallback, NoDriverAutoUsesCpuAndVulkanFails) {
+  const char* cli = std::getenv("LERF_CLI");
+  if (!cli) GTEST_SKIP() << "LERF_CLI is not set (run through meson test)";
+  auto dir = std::filesystem::temp_directory_path() / ("lerf_vk_fallback_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto in = (dir / "in.png").string(), auto_out = (dir / "auto.png").string(), cpu_out = (dir / "cpu.png").string();
+  cv::imwrite(in, test_image(3));
+  const std::string no_driver = "VK_ICD_FILENAMES=/nonexistent ";
+  const std::string args = " resize " + in + " --scale 1.7 --method bicubic --backend ";
+  int status = 0;
+  std::string log = run_command(no_driver + cli + args + "auto " + auto_out, status);
+  EXPECT_EQ(status, 0) << log;
+  EXPECT_NE(log.find("warning"), std::string::npos) << "auto should warn that Vulkan is unavailable: " << log;
+  run_command(std::string(cli) + args + "cpu " + cpu_out, status);
+  ASSERT_EQ(status, 0);
+  cv::Mat a = cv::imread(auto_out), c = cv::imread(cpu_out);
+  ASSERT_FALSE(a.empty());
+  EXPECT_EQ(test::max_abs_diff(a, c), 0);
+
+  log = run_command(no_driver + cli + args + "vulkan " + (dir / "vk.png").string(), status);
+  EXPECT_NE(status, 0) << log;
+  EXPECT_NE(log.find("Vulkan"), std::string::npos) << log;
+  EXPECT_FALSE(std::filesystem::exists(dir / "vk.png"));
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace lerf
