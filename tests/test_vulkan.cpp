@@ -152,6 +152,8 @@ TEST_P(VulkanParity, MatchesCpu) {
   ASSERT_EQ(engine(m, BackendKind::Vulkan).backend().kind(), BackendKind::Vulkan);
   double p = test::psnr(cpu, gpu);
   int d = test::max_abs_diff(cpu, gpu);
+  RecordProperty("psnr", std::to_string(p));
+  RecordProperty("max_abs_diff", d);
   EXPECT_GE(p, 50.0) << method_name(m) << " " << c.name;
   EXPECT_LE(d, 2) << method_name(m) << " " << c.name;
   // The border pixels of constant-border cases really are there (and identical).
