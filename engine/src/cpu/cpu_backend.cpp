@@ -1,6 +1,7 @@
 #include <thread>
 
 #include "cpu_methods.hpp"
+#include "fast_paths.hpp"
 #include "lerf/backend.hpp"
 #include "lerf/error.hpp"
 
@@ -13,11 +14,15 @@ class CpuBackend final : public Backend {
   CpuBackend(const MethodSetup& setup, int threads) : setup_(setup), pool_(threads) {
     if (is_classical(setup.method)) kernel_ = kernels::classical_kernel(setup.method, setup.cubic_a);
     else if (!setup.model) throw Error(std::string(method_name(setup.method)) + " needs a model");
+    if (cpu::default_cpu_path() == cpu::CpuPath::Fast) fast_ = std::make_unique<cpu::FastCpu>(setup);
   }
+
+  const cpu::FastCpu* fast() const { return fast_.get(); }
 
   BackendKind kind() const override { return BackendKind::Cpu; }
   std::string description() const override {
-    return "cpu (" + std::to_string(pool_.size()) + " thread" + (pool_.size() == 1 ? "" : "s") + ")";
+    return "cpu (" + std::to_string(pool_.size()) + " thread" + (pool_.size() == 1 ? "" : "s") +
+           (fast_ ? "" : ", reference path") + ")";
   }
 
   std::shared_ptr<const PlaneAnalysis> analyse(ConstPlaneView in) override {
@@ -25,6 +30,7 @@ class CpuBackend final : public Backend {
     switch (setup_.method) {
       case Method::LerfG:
       case Method::LerfL: {
+        if (fast_) return fast_->analyse_lerf(in, pool_);
         auto a = std::make_shared<cpu::LerfAnalysis>();
         cpu::analyse_lerf(setup_.model->lut, in, *a, pool_);
         return a;
@@ -47,11 +53,15 @@ class CpuBackend final : public Backend {
     if (!job.map.out_to_in.is_finite()) throw Error("coordinate map is not finite");
     switch (setup_.method) {
       case Method::LerfG:
-      case Method::LerfL:
-        cpu::render_lerf(setup_.method == Method::LerfG, static_cast<const cpu::LerfAnalysis&>(analysis), job,
-                         pool_);
+      case Method::LerfL: {
+        const auto& a = static_cast<const cpu::LerfAnalysis&>(analysis);
+        if (fast_) fast_->render_lerf(setup_.method == Method::LerfG, a, job, pool_);
+        else cpu::render_lerf(setup_.method == Method::LerfG, a, job, pool_);
         break;
-      default: cpu::render_classical(kernel_, job, pool_);
+      }
+      default:
+        if (fast_) fast_->render_classical(kernel_, job, pool_);
+        else cpu::render_classical(kernel_, job, pool_);
     }
   }
 
@@ -59,9 +69,17 @@ class CpuBackend final : public Backend {
   MethodSetup setup_;
   ThreadPool pool_;
   kernels::Classical kernel_{Method::Nearest, 0.5f, -0.5f};
+  std::unique_ptr<cpu::FastCpu> fast_;  // null: the reference path
 };
 
 }  // namespace
+
+namespace cpu {
+const FastCpu* fast_paths_of(const Backend& backend) {
+  auto* b = dynamic_cast<const CpuBackend*>(&backend);
+  return b ? b->fast() : nullptr;
+}
+}  // namespace cpu
 
 std::unique_ptr<Backend> make_cpu_backend(const MethodSetup& setup, int threads) {
   return std::make_unique<CpuBackend>(setup, threads);

@@ -71,8 +71,12 @@ struct LerfAnalysis : PlaneAnalysis {
   Plane filtered;
   std::vector<std::uint8_t> hyper;  // (y * w + x) * channels * outputs + c * outputs + k
   int outputs = 0;                  // 3 (G: rho, sx, sy) or 1 (L: a)
+  // Fast paths only (empty from the reference analysis): per pixel and channel one 32-bit
+  // word, bytes 0..outputs-1 = hyper, byte 3 = filtered sample; index (y * w + x) * channels + c.
+  std::vector<std::uint32_t> packed;
 };
 
+// The plain reference implementations (fresh tables on every call, whole-image buffers).
 void analyse_lerf(const LutModel& lut, ConstPlaneView in, LerfAnalysis& out, ThreadPool& pool);
 void render_lerf(bool gaussian, const LerfAnalysis& analysis, const PlaneJob& job, ThreadPool& pool);
 

@@ -1,0 +1,404 @@
+#include "fast_paths.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
+
+#include "lerf/lerf_lut.hpp"
+#include "simd_kernels.hpp"
+
+namespace lerf::cpu {
+
+namespace {
+
+std::atomic<int> g_path{-1};
+
+std::size_t round_up(std::size_t n, std::size_t m) { return (n + m - 1) / m * m; }
+
+// Grows v to at least n elements (never shrinks), counting reallocations.
+template <typename T>
+T* ensure(std::vector<T>& v, std::size_t n, std::uint64_t& allocations) {
+  if (v.size() < n) {
+    if (v.capacity() < n) ++allocations;
+    v.resize(n);
+  }
+  return v.data();
+}
+
+constexpr int kCacheEntries = 8;  // geometries kept per backend (I420 needs 2, NV12 2)
+
+}  // namespace
+
+CpuPath default_cpu_path() {
+  int p = g_path.load();
+  if (p >= 0) return static_cast<CpuPath>(p);
+  const char* env = std::getenv("LERF_CPU_PATH");
+  return env && std::string_view(env) == "reference" ? CpuPath::Reference : CpuPath::Fast;
+}
+
+void set_default_cpu_path(CpuPath path) { g_path.store(static_cast<int>(path)); }
+
+struct FastCpu::ClassicalPlan {
+  int in_w = 0, in_h = 0, out_w = 0, out_h = 0, ch = 0;
+  double m[4] = {0, 0, 0, 0};
+  Border border = Border::Clamp;
+  std::uint64_t used = 0;
+  AxisTaps tx, ty;
+  int row_len = 0;          // out_w * ch
+  std::size_t stride = 0;   // row_len padded to kMaxLanes
+  std::vector<std::int32_t> hoff;  // [k * stride + i]: input element of tap k of output element i
+  std::vector<float> hwt;
+  int ring = 1;  // rows of horizontally filtered input kept per band
+};
+
+struct FastCpu::LerfPlan {
+  int in_w = 0, in_h = 0, out_w = 0, out_h = 0, ch = 0;
+  double m[4] = {0, 0, 0, 0};
+  Border border = Border::Clamp;
+  std::uint64_t used = 0;
+  AxisTaps tx, ty;
+  int nx = 2, ny = 2, ox_off = 0, oy_off = 0;
+  std::size_t stride = 0;
+  std::vector<std::int32_t> xoff;  // [b * stride + ox]: word index of neighbour b in a packed row
+  std::vector<float> dc;
+};
+
+struct FastCpu::Band {
+  std::vector<float> fin, ring, scratch;
+  std::vector<int> tags;
+  std::vector<const float*> rows;
+  std::vector<std::uint8_t> bytes;
+  std::vector<std::uint32_t> words;
+};
+
+FastCpu::FastCpu(const MethodSetup& setup) : setup_(setup) {
+  if (setup.model) {
+    const auto& lut = setup.model->lut;
+    for (int p = 0; p < kLutPatterns; ++p) {
+      stage1_[p] = lut.stage1[p];
+      stage1_[p].resize(stage1_[p].size() + 4, 0);
+      for (int d = 0; d < 2; ++d) {
+        stage2_[p][d] = lut.stage2[p][d];
+        stage2_[p][d].resize(stage2_[p][d].size() + 4, 0);
+      }
+    }
+  }
+}
+
+FastCpu::~FastCpu() = default;
+
+std::vector<FastCpu::Band>& FastCpu::bands(int n) {
+  if (static_cast<int>(bands_.size()) < n) {
+    ++allocations_;
+    bands_.resize(n);
+  }
+  return bands_;
+}
+
+// ---------------------------------------------------------------- classical, separable
+
+const FastCpu::ClassicalPlan& FastCpu::classical_plan(const kernels::Classical& kernel, const PlaneJob& job) {
+  const auto& mm = job.map.out_to_in.m;
+  const double key[4] = {mm[0], mm[2], mm[4], mm[5]};
+  ++tick_;
+  for (auto& p : classical_plans_)
+    if (p->in_w == job.in.width && p->in_h == job.in.height && p->out_w == job.out.width &&
+        p->out_h == job.out.height && p->ch == job.in.channels && p->border == job.border &&
+        std::equal(key, key + 4, p->m)) {
+      p->used = tick_;
+      return *p;
+    }
+  ++allocations_;
+  auto plan = std::make_unique<ClassicalPlan>();
+  ClassicalPlan& p = *plan;
+  p.in_w = job.in.width, p.in_h = job.in.height, p.out_w = job.out.width, p.out_h = job.out.height;
+  p.ch = job.in.channels, p.border = job.border, p.used = tick_;
+  std::copy(key, key + 4, p.m);
+  p.tx = classical_axis_taps(kernel, p.in_w, p.out_w, mm[0], mm[2], job.border);
+  p.ty = classical_axis_taps(kernel, p.in_h, p.out_h, mm[4], mm[5], job.border);
+  p.row_len = p.out_w * p.ch;
+  p.stride = round_up(p.row_len, simd::kMaxLanes);
+  const int taps = p.tx.count;
+  p.hoff.assign(taps * p.stride, 0);
+  p.hwt.assign(taps * p.stride, 0.0f);
+  for (int o = 0; o < p.out_w; ++o)
+    for (int c = 0; c < p.ch; ++c)
+      for (int k = 0; k < taps; ++k) {
+        const std::size_t t = static_cast<std::size_t>(o) * taps + k;
+        p.hoff[k * p.stride + o * p.ch + c] = p.tx.index[t] * p.ch + c;
+        p.hwt[k * p.stride + o * p.ch + c] = p.tx.value[t];
+      }
+  // The ring must hold every row one output row reads: the widest span of its tap rows.
+  p.ring = 1;
+  for (int o = 0; o < p.out_h; ++o) {
+    const int* idx = &p.ty.index[static_cast<std::size_t>(o) * p.ty.count];
+    auto [lo, hi] = std::minmax_element(idx, idx + p.ty.count);
+    p.ring = std::max(p.ring, *hi - *lo + 1);
+  }
+  if (classical_plans_.size() >= kCacheEntries) {
+    auto lru = std::min_element(classical_plans_.begin(), classical_plans_.end(),
+                                [](const auto& a, const auto& b) { return a->used < b->used; });
+    *lru = std::move(plan);
+    return **lru;
+  }
+  classical_plans_.push_back(std::move(plan));
+  return *classical_plans_.back();
+}
+
+void FastCpu::render_classical(const kernels::Classical& kernel, const PlaneJob& job, ThreadPool& pool) {
+  if (!job.map.is_separable()) {  // warps: per-pixel kernel evaluation, nothing to cache
+    cpu::render_classical(kernel, job, pool);
+    return;
+  }
+  const ClassicalPlan& p = classical_plan(kernel, job);
+  const int nb = std::max(1, std::min(p.out_h, pool.size() * 4));
+  auto& bs = bands(nb);
+  // Allocate outside the parallel section so that the count stays exact.
+  for (int b = 0; b < nb; ++b) {
+    Band& band = bs[b];
+    ensure(band.fin, static_cast<std::size_t>(p.in_w) * p.ch + simd::kMaxLanes, allocations_);
+    ensure(band.ring, p.ring * p.stride, allocations_);
+    ensure(band.tags, p.ring, allocations_);
+    ensure(band.rows, p.ty.count, allocations_);
+  }
+  const bool constant = job.border == Border::Constant;
+  pool.parallel_for(nb, [&](int b0, int b1) {
+    for (int b = b0; b < b1; ++b) {
+      Band& band = bs[b];
+      std::fill(band.tags.begin(), band.tags.begin() + p.ring, -1);
+      const int y0 = static_cast<int>(static_cast<long long>(p.out_h) * b / nb);
+      const int y1 = static_cast<int>(static_cast<long long>(p.out_h) * (b + 1) / nb);
+      for (int oy = y0; oy < y1; ++oy) {
+        const int* idx = &p.ty.index[static_cast<std::size_t>(oy) * p.ty.count];
+        const float* wt = &p.ty.value[static_cast<std::size_t>(oy) * p.ty.count];
+        for (int k = 0; k < p.ty.count; ++k) {
+          const int r = idx[k], slot = r % p.ring;
+          float* dst = band.ring.data() + slot * p.stride;
+          if (band.tags[slot] != r) {
+            simd::u8_to_f32(job.in.row(r), p.in_w * p.ch, band.fin.data());
+            simd::horizontal_pass(band.fin.data(), p.hoff.data(), p.hwt.data(), p.tx.count, p.stride, p.row_len,
+                                  dst);
+            band.tags[slot] = r;
+          }
+          band.rows[k] = dst;
+        }
+        std::uint8_t* out = job.out.row(oy);
+        simd::vertical_pass(band.rows.data(), wt, p.ty.count, p.row_len, out);
+        if (constant)
+          for (int ox = 0; ox < p.out_w; ++ox)
+            if (!p.ty.inside[oy] || !p.tx.inside[ox])
+              for (int c = 0; c < p.ch; ++c) out[ox * p.ch + c] = job.border_value[c];
+      }
+    }
+  });
+}
+
+// ---------------------------------------------------------------- LeRF analysis
+
+std::shared_ptr<const PlaneAnalysis> FastCpu::analyse_lerf(ConstPlaneView in, ThreadPool& pool) {
+  // A pooled analysis nobody else holds, preferably of the same size.
+  std::shared_ptr<LerfAnalysis> a;
+  for (auto& p : analyses_)
+    if (p.use_count() == 1 && p->input_size == in.size() && p->channels == in.channels) {
+      a = p;
+      break;
+    }
+  if (!a) {
+    ++allocations_;
+    a = std::make_shared<LerfAnalysis>();
+    if (analyses_.size() < kCacheEntries) analyses_.push_back(a);
+  }
+  const int outputs = setup_.model->lut.stage2_outputs;
+  const std::size_t pixels = static_cast<std::size_t>(in.width) * in.height;
+  if (!(a->input_size == in.size()) || a->channels != in.channels || a->outputs != outputs) {
+    ++allocations_;
+    a->filtered = Plane(in.width, in.height, in.channels);
+    a->hyper.assign(pixels * in.channels * outputs, 0);
+    a->packed.assign(pixels * in.channels, 0);
+  }
+  a->input_size = in.size();
+  a->channels = in.channels;
+  a->outputs = outputs;
+  for (int c = 0; c < in.channels; ++c) lut_stage(in, c, *a, pool);
+  return a;
+}
+
+void FastCpu::lut_stage(ConstPlaneView in, int channel, LerfAnalysis& out, ThreadPool& pool) {
+  const int w = in.width, h = in.height, ch = in.channels;
+  const std::size_t stride = round_up(w, simd::kMaxLanes) + 6 + simd::kMaxLanes;
+  const std::size_t plane_bytes = stride * (h + 6);
+  std::uint8_t* pin = ensure(padded_in_, plane_bytes, allocations_);
+  std::uint8_t* pmid = ensure(padded_mid_, plane_bytes, allocations_);
+  // Edge padding by 3 (clamping, as the reference), and readable past the right edge.
+  auto pad_rows = [&](std::uint8_t* base, auto&& interior_row) {
+    for (int y = 0; y < h; ++y) {
+      std::uint8_t* r = base + (y + 3) * stride;
+      interior_row(y, r + 3);
+      std::fill(r, r + 3, r[3]);
+      std::fill(r + 3 + w, r + stride, r[3 + w - 1]);
+    }
+    for (int y = 0; y < 3; ++y) std::memcpy(base + y * stride, base + 3 * stride, stride);
+    for (int y = h + 3; y < h + 6; ++y) std::memcpy(base + y * stride, base + (h + 2) * stride, stride);
+  };
+  pad_rows(pin, [&](int y, std::uint8_t* dst) {
+    const std::uint8_t* src = in.row(y) + channel;
+    if (ch == 1) std::memcpy(dst, src, w);
+    else
+      for (int x = 0; x < w; ++x) dst[x] = src[x * ch];
+  });
+
+  const int nb = std::max(1, std::min(h, pool.size() * 4));
+  auto& bs = bands(nb);
+  for (int b = 0; b < nb; ++b) ensure(bs[b].words, round_up(w, simd::kMaxLanes), allocations_);
+  const int outputs = out.outputs;
+
+  auto args_for = [&](int stage) {
+    simd::LutRowArgs args;
+    args.width = w;
+    args.outputs = stage == 1 ? 1 : outputs;
+    args.stage = stage;
+    for (int p = 0; p < kLutPatterns; ++p)
+      for (int r = 0; r < 4; ++r) {
+        const int t = p * 4 + r;
+        args.luts[t] = stage == 1 ? stage1_[p].data() : stage2_[p][r & 1].data();
+        for (int k = 0; k < 4; ++k) {
+          auto o = rotate_offset(kLutPatternOffsets[p][k], r);
+          args.dy[t][k] = o[0];
+          args.dx[t][k] = o[1];
+        }
+      }
+    return args;
+  };
+
+  // Stage 1: into the interior of the padded stage-1 plane, and the analysis' filtered plane.
+  const simd::LutRowArgs a1 = args_for(1);
+  PlaneView filtered = out.filtered.view();
+  pool.parallel_for(nb, [&](int b0, int b1) {
+    for (int b = b0; b < b1; ++b) {
+      simd::LutRowArgs args = a1;
+      for (int y = h * b / nb; y < h * (b + 1) / nb; ++y) {
+        for (int i = 0; i < 7; ++i) args.rows[i] = pin + (y + i) * stride + 3;
+        args.out_bytes = pmid + (y + 3) * stride + 3;  // overwrites only right padding
+        simd::lut_row(args);
+        std::uint8_t* f = filtered.row(y) + channel;
+        for (int x = 0; x < w; ++x) f[x * ch] = args.out_bytes[x];
+      }
+    }
+  });
+  pad_rows(pmid, [](int, std::uint8_t*) {});
+
+  // Stage 2: hyperparameters, packed with the stage-1 sample.
+  const simd::LutRowArgs a2 = args_for(2);
+  pool.parallel_for(nb, [&](int b0, int b1) {
+    for (int b = b0; b < b1; ++b) {
+      simd::LutRowArgs args = a2;
+      args.out_words = bs[b].words.data();
+      for (int y = h * b / nb; y < h * (b + 1) / nb; ++y) {
+        for (int i = 0; i < 7; ++i) args.rows[i] = pmid + (y + i) * stride + 3;
+        simd::lut_row(args);
+        std::uint32_t* packed = out.packed.data() + static_cast<std::size_t>(y) * w * ch + channel;
+        std::uint8_t* hyper = out.hyper.data() + static_cast<std::size_t>(y) * w * ch * outputs + channel * outputs;
+        for (int x = 0; x < w; ++x) {
+          const std::uint32_t word = args.out_words[x];
+          packed[x * ch] = word;
+          for (int k = 0; k < outputs; ++k) hyper[x * ch * outputs + k] = static_cast<std::uint8_t>(word >> (8 * k));
+        }
+      }
+    }
+  });
+}
+
+// ---------------------------------------------------------------- LeRF render
+
+const FastCpu::LerfPlan& FastCpu::lerf_plan(const PlaneJob& job, Size in) {
+  const auto& mm = job.map.out_to_in.m;
+  const double key[4] = {mm[0], mm[2], mm[4], mm[5]};
+  const int ch = job.in.channels;
+  ++tick_;
+  for (auto& p : lerf_plans_)
+    if (p->in_w == in.width && p->in_h == in.height && p->out_w == job.out.width && p->out_h == job.out.height &&
+        p->ch == ch && p->border == job.border && std::equal(key, key + 4, p->m)) {
+      p->used = tick_;
+      return *p;
+    }
+  ++allocations_;
+  auto plan = std::make_unique<LerfPlan>();
+  LerfPlan& p = *plan;
+  p.in_w = in.width, p.in_h = in.height, p.out_w = job.out.width, p.out_h = job.out.height, p.ch = ch;
+  p.border = job.border, p.used = tick_;
+  std::copy(key, key + 4, p.m);
+  p.tx = lerf_axis_taps(in.width, p.out_w, mm[0], mm[2], job.border);
+  p.ty = lerf_axis_taps(in.height, p.out_h, mm[4], mm[5], job.border);
+  constexpr int kMaxTaps = 16;  // as the reference
+  p.nx = std::min(p.tx.count, kMaxTaps), p.ny = std::min(p.ty.count, kMaxTaps);
+  p.ox_off = (p.tx.count - p.nx) / 2, p.oy_off = (p.ty.count - p.ny) / 2;
+  p.stride = round_up(p.out_w, simd::kMaxLanes);
+  p.xoff.assign(p.nx * p.stride, 0);
+  p.dc.assign(p.nx * p.stride, 0.0f);
+  for (int ox = 0; ox < p.out_w; ++ox)
+    for (int b = 0; b < p.nx; ++b) {
+      const std::size_t t = static_cast<std::size_t>(ox) * p.tx.count + p.ox_off + b;
+      p.xoff[b * p.stride + ox] = p.tx.index[t] * ch;
+      p.dc[b * p.stride + ox] = p.tx.value[t];
+    }
+  if (lerf_plans_.size() >= kCacheEntries) {
+    auto lru = std::min_element(lerf_plans_.begin(), lerf_plans_.end(),
+                                [](const auto& a, const auto& b) { return a->used < b->used; });
+    *lru = std::move(plan);
+    return **lru;
+  }
+  lerf_plans_.push_back(std::move(plan));
+  return *lerf_plans_.back();
+}
+
+void FastCpu::render_lerf(bool gaussian, const LerfAnalysis& an, const PlaneJob& job, ThreadPool& pool) {
+  if (!job.map.is_separable() || an.packed.empty()) {  // warps (per-pixel map), hand-made analyses
+    cpu::render_lerf(gaussian, an, job, pool);
+    return;
+  }
+  const LerfPlan& p = lerf_plan(job, an.input_size);
+  const int nb = std::max(1, std::min(p.out_h, pool.size() * 4));
+  auto& bs = bands(nb);
+  for (int b = 0; b < nb; ++b) {
+    ensure(bs[b].scratch, 2 * static_cast<std::size_t>(p.nx) * p.ny * simd::kMaxLanes, allocations_);
+    ensure(bs[b].bytes, p.stride, allocations_);
+  }
+  const int ch = p.ch, w = p.in_w;
+  const bool constant = job.border == Border::Constant;
+  pool.parallel_for(nb, [&](int b0, int b1) {
+    for (int b = b0; b < b1; ++b) {
+      simd::LerfRowArgs args;
+      args.gaussian = gaussian;
+      args.width = p.out_w;
+      args.nx = p.nx;
+      args.ny = p.ny;
+      args.xoff = p.xoff.data();
+      args.dc = p.dc.data();
+      args.table_stride = p.stride;
+      args.scratch = bs[b].scratch.data();
+      args.out = bs[b].bytes.data();
+      for (int oy = p.out_h * b / nb; oy < p.out_h * (b + 1) / nb; ++oy) {
+        const std::size_t t = static_cast<std::size_t>(oy) * p.ty.count + p.oy_off;
+        std::uint8_t* dst = job.out.row(oy);
+        for (int c = 0; c < ch; ++c) {
+          for (int a = 0; a < p.ny; ++a) {
+            args.rows[a] = an.packed.data() + static_cast<std::size_t>(p.ty.index[t + a]) * w * ch + c;
+            args.dr[a] = p.ty.value[t + a];
+          }
+          simd::lerf_row(args);
+          if (ch == 1) std::memcpy(dst, args.out, p.out_w);
+          else
+            for (int x = 0; x < p.out_w; ++x) dst[x * ch + c] = args.out[x];
+        }
+        if (constant)
+          for (int ox = 0; ox < p.out_w; ++ox)
+            if (!p.ty.inside[oy] || !p.tx.inside[ox])
+              for (int c = 0; c < ch; ++c) dst[ox * ch + c] = job.border_value[c];
+      }
+    }
+  });
+}
+
+}  // namespace lerf::cpu

@@ -1,0 +1,302 @@
+// The CPU hot loops, vectorised with Google Highway and dispatched at run time to the best
+// target of the machine (AVX-512, AVX2, SSE4, or the portable EMU128 fallback).
+//
+// Every function here has a plain reference elsewhere (classical.cpp, lerf_lut.cpp,
+// lerf_render.cpp) and tests/test_simd_paths.cpp compares them on every target this CPU
+// runs: the classical passes and the LUT stages bit-exactly (same operations in the same
+// order, no FMA contraction: the engine is built with -ffp-contract=off), the LeRF blend within
+// 1 (vector exp and a multiply by 1/255 instead of a division).
+
+// SSSE3 adds nothing over SSE4 for these loops; leaving it out saves a compilation.
+#ifndef HWY_DISABLED_TARGETS
+#define HWY_DISABLED_TARGETS HWY_SSSE3
+#endif
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "src/cpu/simd_kernels.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+
+#include <hwy/contrib/math/math-inl.h>
+#include <hwy/highway.h>
+
+#include "simd_kernels.hpp"
+
+HWY_BEFORE_NAMESPACE();
+namespace lerf::cpu::simd {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+using DF = hn::ScalableTag<float>;
+using DI = hn::RebindToSigned<DF>;
+using D8 = hn::Rebind<std::uint8_t, DI>;
+
+// The reference's to_byte: clamp to [0, 255], add 0.5, truncate.
+HWY_INLINE void StoreBytes(hn::Vec<DF> v, std::uint8_t* dst) {
+  const DF df;
+  const DI di;
+  const D8 d8;
+  v = hn::Min(hn::Max(v, hn::Zero(df)), hn::Set(df, 255.0f));
+  hn::StoreU(hn::DemoteTo(d8, hn::ConvertTo(di, hn::Add(v, hn::Set(df, 0.5f)))), d8, dst);
+}
+
+void U8ToF32(const std::uint8_t* HWY_RESTRICT in, int n, float* HWY_RESTRICT out) {
+  const DF df;
+  const DI di;
+  const D8 d8;
+  const int N = static_cast<int>(hn::Lanes(df));
+  int i = 0;
+  for (; i + N <= n; i += N) hn::StoreU(hn::ConvertTo(df, hn::PromoteTo(di, hn::LoadU(d8, in + i))), df, out + i);
+  for (; i < n; ++i) out[i] = in[i];
+}
+
+void HorizontalPass(const float* HWY_RESTRICT in, const std::int32_t* HWY_RESTRICT off,
+                    const float* HWY_RESTRICT wt, int taps, std::size_t table_stride, int n, float* HWY_RESTRICT out) {
+  const DF df;
+  const DI di;
+  const int N = static_cast<int>(hn::Lanes(df));
+  for (int i = 0; i < n; i += N) {  // tables and out are padded to a multiple of the widest vector
+    auto acc = hn::Zero(df);
+    for (int k = 0; k < taps; ++k) {
+      const std::size_t t = k * table_stride + i;
+      auto x = hn::GatherIndex(df, in, hn::LoadU(di, off + t));
+      acc = hn::Add(acc, hn::Mul(hn::LoadU(df, wt + t), x));
+    }
+    hn::StoreU(acc, df, out + i);
+  }
+}
+
+void VerticalPass(const float* const* HWY_RESTRICT rows, const float* HWY_RESTRICT w, int taps, int n,
+                  std::uint8_t* HWY_RESTRICT out, std::uint8_t* HWY_RESTRICT tail) {
+  const DF df;
+  const int N = static_cast<int>(hn::Lanes(df));
+  int i = 0;
+  auto one = [&](int i0) {
+    auto acc = hn::Zero(df);
+    for (int k = 0; k < taps; ++k) acc = hn::Add(acc, hn::Mul(hn::Set(df, w[k]), hn::LoadU(df, rows[k] + i0)));
+    return acc;
+  };
+  for (; i + N <= n; i += N) StoreBytes(one(i), out + i);
+  if (i < n) {  // rows are padded: compute a whole vector into `tail`, copy what belongs
+    StoreBytes(one(i), tail);
+    for (int j = 0; i + j < n; ++j) out[i + j] = tail[j];
+  }
+}
+
+// 4-simplex interpolation of one (pattern, rotation) for N pixels: adds the integer sums
+// (16ths of LUT units) of the `outputs` values to sum[0..outputs).
+template <int kOutputs>
+HWY_INLINE void SimplexAdd(const std::int8_t* HWY_RESTRICT lut, hn::Vec<DI> a, hn::Vec<DI> b, hn::Vec<DI> c,
+                           hn::Vec<DI> d, hn::Vec<DI>* sum) {
+  const DI di;
+  const auto m15 = hn::Set(di, 15);
+  // Vertex of the MSBs, and sort keys (LSB << 13 | stride): descending order of the keys is the
+  // reference's stable descending order of the LSBs (ties: a before b before c before d).
+  auto v0 = hn::Add(hn::Add(hn::Mul(hn::ShiftRight<4>(a), hn::Set(di, 4913)),
+                            hn::Mul(hn::ShiftRight<4>(b), hn::Set(di, 289))),
+                    hn::Add(hn::Mul(hn::ShiftRight<4>(c), hn::Set(di, 17)), hn::ShiftRight<4>(d)));
+  auto k0 = hn::Or(hn::ShiftLeft<13>(hn::And(a, m15)), hn::Set(di, 4913));
+  auto k1 = hn::Or(hn::ShiftLeft<13>(hn::And(b, m15)), hn::Set(di, 289));
+  auto k2 = hn::Or(hn::ShiftLeft<13>(hn::And(c, m15)), hn::Set(di, 17));
+  auto k3 = hn::Or(hn::ShiftLeft<13>(hn::And(d, m15)), hn::Set(di, 1));
+  auto cx = [](hn::Vec<DI>& x, hn::Vec<DI>& y) {
+    auto hi = hn::Max(x, y);
+    y = hn::Min(x, y);
+    x = hi;
+  };
+  cx(k0, k1);
+  cx(k2, k3);
+  cx(k0, k2);
+  cx(k1, k3);
+  cx(k1, k2);
+  const auto m8191 = hn::Set(di, 8191);
+  auto f1 = hn::ShiftRight<13>(k0), f2 = hn::ShiftRight<13>(k1), f3 = hn::ShiftRight<13>(k2),
+       f4 = hn::ShiftRight<13>(k3);
+  auto v1 = hn::Add(v0, hn::And(k0, m8191));
+  auto v2 = hn::Add(v1, hn::And(k1, m8191));
+  auto v3 = hn::Add(v2, hn::And(k2, m8191));
+  auto v4 = hn::Add(v3, hn::And(k3, m8191));
+  auto w0 = hn::Sub(hn::Set(di, 16), f1), w1 = hn::Sub(f1, f2), w2 = hn::Sub(f2, f3), w3 = hn::Sub(f3, f4);
+  auto w4 = f4;
+  const auto* base = reinterpret_cast<const std::int32_t*>(lut);
+  auto gather = [&](hn::Vec<DI> v) {
+    if constexpr (kOutputs == 1) return hn::GatherOffset(di, base, v);
+    else return hn::GatherOffset(di, base, hn::Mul(v, hn::Set(di, kOutputs)));
+  };
+  auto g0 = gather(v0), g1 = gather(v1), g2 = gather(v2), g3 = gather(v3), g4 = gather(v4);
+  // Byte k of each gathered word, sign-extended (the tables are int8).
+  auto byte = [](hn::Vec<DI> g, auto k) { return hn::ShiftRight<24>(hn::ShiftLeft<24 - 8 * decltype(k)::value>(g)); };
+  auto add = [&](auto k) {
+    auto s = hn::Add(hn::Add(hn::Mul(w0, byte(g0, k)), hn::Mul(w1, byte(g1, k))),
+                     hn::Add(hn::Mul(w2, byte(g2, k)), hn::Mul(w3, byte(g3, k))));
+    sum[decltype(k)::value] = hn::Add(sum[decltype(k)::value], hn::Add(s, hn::Mul(w4, byte(g4, k))));
+  };
+  add(std::integral_constant<int, 0>{});
+  if constexpr (kOutputs == 3) {
+    add(std::integral_constant<int, 1>{});
+    add(std::integral_constant<int, 2>{});
+  }
+}
+
+// numpy's round (half to even) of clip(v, 0, 255).
+HWY_INLINE hn::Vec<DI> RoundClip(hn::Vec<DF> v) {
+  const DF df;
+  const DI di;
+  return hn::ConvertTo(di, hn::Round(hn::Min(hn::Max(v, hn::Zero(df)), hn::Set(df, 255.0f))));
+}
+
+template <int kOutputs>
+void LutRowT(const LutRowArgs& args) {
+  const DF df;
+  const DI di;
+  const D8 d8;
+  const int N = static_cast<int>(hn::Lanes(di));
+  for (int x = 0; x < args.width; x += N) {  // rows are padded on the right
+    hn::Vec<DI> sum[3] = {hn::Zero(di), hn::Zero(di), hn::Zero(di)};
+    for (int t = 0; t < 12; ++t) {
+      auto load = [&](int k) {
+        const std::uint8_t* p = args.rows[args.dy[t][k] + 3] + x + args.dx[t][k];
+        return hn::PromoteTo(di, hn::LoadU(d8, p));
+      };
+      SimplexAdd<kOutputs>(args.luts[t], load(0), load(1), load(2), load(3), sum);
+    }
+    if constexpr (kOutputs == 1) {
+      if (args.stage == 1) {
+        // acc = sum / 16 exactly (multiples of 1/16 far below 2^24), then acc / 3.
+        auto v = hn::Div(hn::Mul(hn::ConvertTo(df, sum[0]), hn::Set(df, 0.0625f)), hn::Set(df, 3.0f));
+        hn::StoreU(hn::DemoteTo(d8, RoundClip(v)), d8, args.out_bytes + x);
+        continue;
+      }
+    }
+    // Stage 2: h = round(clip(acc / 12 + 127)), packed with the centre sample in byte 3.
+    auto word = hn::ShiftLeft<24>(hn::PromoteTo(di, hn::LoadU(d8, args.rows[3] + x)));
+    for (int k = 0; k < kOutputs; ++k) {
+      auto v = hn::Add(hn::Div(hn::Mul(hn::ConvertTo(df, sum[k]), hn::Set(df, 0.0625f)), hn::Set(df, 12.0f)),
+                       hn::Set(df, 127.0f));
+      auto h = RoundClip(v);
+      word = hn::Or(word, k == 0 ? h : (k == 1 ? hn::ShiftLeft<8>(h) : hn::ShiftLeft<16>(h)));
+    }
+    hn::StoreU(hn::BitCast(hn::RebindToUnsigned<DI>(), word), hn::RebindToUnsigned<DI>(), args.out_words + x);
+  }
+}
+
+void LutRow(const LutRowArgs& args) {
+  if (args.outputs == 3) LutRowT<3>(args);
+  else LutRowT<1>(args);
+}
+
+// One output row of LeRF for one channel: n = nx * ny neighbours per pixel.
+template <bool kGaussian>
+void LerfRowT(const LerfRowArgs& args) {
+  const DF df;
+  const DI di;
+  const int N = static_cast<int>(hn::Lanes(df));
+  const int n = args.nx * args.ny;
+  float* qbuf = args.scratch;         // n * N: q (G) or weights (L)
+  float* sbuf = args.scratch + n * N;  // n * N: samples
+  const auto m255 = hn::Set(di, 255);
+  const auto k2 = hn::Set(df, 2.0f / 255.0f), k10 = hn::Set(df, 10.0f / 255.0f), one = hn::Set(df, 1.0f);
+  for (int x = 0; x < args.width; x += N) {
+    auto qmin = hn::Set(df, 3.4e38f);
+    auto wsum = hn::Zero(df), acc = hn::Zero(df);
+    auto bestd = hn::Set(df, 3.4e38f), bests = hn::Zero(df);
+    int j = 0;
+    for (int a = 0; a < args.ny; ++a) {
+      const std::int32_t* row = reinterpret_cast<const std::int32_t*>(args.rows[a]);
+      const auto dr = hn::Set(df, args.dr[a]);
+      for (int b = 0; b < args.nx; ++b, ++j) {
+        const std::size_t t = b * args.table_stride + x;
+        auto g = hn::GatherIndex(di, row, hn::LoadU(di, args.xoff + t));
+        auto dc = hn::LoadU(df, args.dc + t);
+        auto sample = hn::ConvertTo(df, hn::BitCast(di, hn::ShiftRight<24>(hn::BitCast(hn::RebindToUnsigned<DI>(), g))));
+        hn::StoreU(sample, df, sbuf + j * N);
+        auto h0 = hn::ConvertTo(df, hn::And(g, m255));
+        if constexpr (kGaussian) {
+          auto rho = hn::Sub(hn::Mul(h0, k2), one);
+          auto sx = hn::Mul(hn::ConvertTo(df, hn::And(hn::ShiftRight<8>(g), m255)), k10);
+          auto sy = hn::Mul(hn::ConvertTo(df, hn::And(hn::ShiftRight<16>(g), m255)), k10);
+          auto av = hn::Mul(sx, dr), bv = hn::Mul(sy, dc);
+          auto q = hn::Mul(hn::Set(df, 0.5f),
+                           hn::Add(hn::Sub(hn::Mul(av, av), hn::Mul(hn::Mul(hn::Mul(hn::Set(df, 2.0f), rho), av), bv)),
+                                   hn::Mul(bv, bv)));
+          qmin = hn::Min(qmin, q);
+          hn::StoreU(q, df, qbuf + j * N);
+        } else {
+          auto amp = hn::Sub(hn::Mul(h0, k2), one);
+          auto lin = [&](hn::Vec<DF> dd) {
+            dd = hn::Abs(dd);
+            auto v = hn::Max(hn::Zero(df), hn::Sub(one, hn::Mul(amp, dd)));
+            return hn::IfThenElseZero(hn::Le(dd, one), v);
+          };
+          auto w = hn::Mul(lin(dr), lin(dc));
+          wsum = hn::Add(wsum, w);
+          acc = hn::Add(acc, hn::Mul(w, sample));
+          auto dist = hn::Add(hn::Abs(dr), hn::Abs(dc));
+          auto better = hn::Lt(dist, bestd);
+          bestd = hn::IfThenElse(better, dist, bestd);
+          bests = hn::IfThenElse(better, sample, bests);
+        }
+      }
+    }
+    hn::Vec<DF> result;
+    if constexpr (kGaussian) {
+      for (int i = 0; i < n; ++i) {
+        auto w = hn::Exp(df, hn::Sub(qmin, hn::LoadU(df, qbuf + i * N)));
+        wsum = hn::Add(wsum, w);
+        acc = hn::Add(acc, hn::Mul(w, hn::LoadU(df, sbuf + i * N)));
+      }
+      result = hn::Div(acc, wsum);
+    } else {
+      // All weights zero (far from every neighbour): the nearest neighbour, as the reference.
+      result = hn::IfThenElse(hn::Gt(wsum, hn::Set(df, 1e-20f)), hn::Div(acc, wsum), bests);
+    }
+    StoreBytes(result, args.out + x);
+  }
+}
+
+void LerfRow(const LerfRowArgs& args) {
+  if (args.gaussian) LerfRowT<true>(args);
+  else LerfRowT<false>(args);
+}
+
+int LanesF32() { return static_cast<int>(hn::Lanes(DF())); }
+
+}  // namespace HWY_NAMESPACE
+}  // namespace lerf::cpu::simd
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace lerf::cpu::simd {
+
+HWY_EXPORT(U8ToF32);
+HWY_EXPORT(HorizontalPass);
+HWY_EXPORT(VerticalPass);
+HWY_EXPORT(LutRow);
+HWY_EXPORT(LerfRow);
+HWY_EXPORT(LanesF32);
+
+void u8_to_f32(const std::uint8_t* in, int n, float* out) { HWY_DYNAMIC_DISPATCH(U8ToF32)(in, n, out); }
+void horizontal_pass(const float* in, const std::int32_t* off, const float* wt, int taps, std::size_t table_stride,
+                     int n, float* out) {
+  HWY_DYNAMIC_DISPATCH(HorizontalPass)(in, off, wt, taps, table_stride, n, out);
+}
+void vertical_pass(const float* const* rows, const float* w, int taps, int n, std::uint8_t* out) {
+  alignas(64) std::uint8_t tail[kMaxLanes];
+  HWY_DYNAMIC_DISPATCH(VerticalPass)(rows, w, taps, n, out, tail);
+}
+void lut_row(const LutRowArgs& args) { HWY_DYNAMIC_DISPATCH(LutRow)(args); }
+void lerf_row(const LerfRowArgs& args) { HWY_DYNAMIC_DISPATCH(LerfRow)(args); }
+int lanes_f32() { return HWY_DYNAMIC_DISPATCH(LanesF32)(); }
+
+std::vector<std::pair<std::int64_t, std::string>> available_targets() {
+  std::vector<std::pair<std::int64_t, std::string>> r;
+  for (std::int64_t t : hwy::SupportedAndGeneratedTargets()) r.emplace_back(t, hwy::TargetName(t));
+  return r;
+}
+void force_target(std::int64_t target) { hwy::SetSupportedTargetsForTest(target); }
+std::string current_target() {
+  for (std::int64_t t : hwy::SupportedAndGeneratedTargets()) return hwy::TargetName(t);  // best first
+  return "none";
+}
+
+}  // namespace lerf::cpu::simd
+#endif

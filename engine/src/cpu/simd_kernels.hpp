@@ -1,0 +1,62 @@
+// Vectorised row kernels of the CPU backend's fast paths (simd_kernels.cpp, Google Highway,
+// dispatched at run time). Internal to the engine; each has a plain reference (see there).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace lerf::cpu::simd {
+
+// The widest vector of any compiled target, in 32-bit lanes: tables and row buffers handed
+// to these kernels are padded to a multiple of it (and readable that far).
+inline constexpr int kMaxLanes = 16;
+
+// out[0..n) = in[0..n) as floats.
+void u8_to_f32(const std::uint8_t* in, int n, float* out);
+// Classical horizontal pass of one row: out[i] = sum_k wt[k * stride + i] * in[off[k * stride + i]]
+// (k ascending), for i in [0, n rounded up to kMaxLanes); in is a float row.
+void horizontal_pass(const float* in, const std::int32_t* off, const float* wt, int taps, std::size_t table_stride,
+                     int n, float* out);
+// Classical vertical pass: out[i] = to_byte(sum_k w[k] * rows[k][i]) for i in [0, n); rows are
+// readable up to n rounded up to kMaxLanes.
+void vertical_pass(const float* const* rows, const float* w, int taps, int n, std::uint8_t* out);
+
+// One row of a LeRF LUT stage for one channel.
+struct LutRowArgs {
+  const std::uint8_t* rows[7];  // rows y-3..y+3 of the edge-padded plane, pointing at x = 0
+  int width = 0;                // pixels; rows readable to width + 3 + kMaxLanes
+  int outputs = 1;              // values per LUT vertex (1 or 3)
+  int stage = 1;                // 1: out_bytes; 2: out_words (hyper bytes, centre sample in byte 3)
+  const std::int8_t* luts[12];  // per (pattern, rotation), each readable 4 bytes past its end
+  int dy[12][4], dx[12][4];     // sample offsets per (pattern, rotation)
+  std::uint8_t* out_bytes = nullptr;    // stage 1, width rounded up to kMaxLanes
+  std::uint32_t* out_words = nullptr;   // stage 2, width rounded up to kMaxLanes
+};
+void lut_row(const LutRowArgs& args);
+
+// One output row of LeRF (separable map) for one channel.
+struct LerfRowArgs {
+  bool gaussian = true;
+  int width = 0;                       // output pixels (tables padded to kMaxLanes)
+  int nx = 2, ny = 2;                  // neighbours per axis
+  const std::uint32_t* rows[16];       // packed words of the ny input rows (channel applied)
+  float dr[16];                        // row distances of those rows
+  const std::int32_t* xoff = nullptr;  // [b * table_stride + x]: word index in a row
+  const float* dc = nullptr;           // [b * table_stride + x]: column distance
+  std::size_t table_stride = 0;
+  float* scratch = nullptr;            // 2 * nx * ny * kMaxLanes floats
+  std::uint8_t* out = nullptr;         // width rounded up to kMaxLanes
+};
+void lerf_row(const LerfRowArgs& args);
+
+int lanes_f32();
+// Targets compiled in and supported by this CPU (best first), for tests and the bench.
+std::vector<std::pair<std::int64_t, std::string>> available_targets();
+// Restricts dispatch to `target` (0: back to the best one). Tests only.
+void force_target(std::int64_t target);
+std::string current_target();
+
+}  // namespace lerf::cpu::simd

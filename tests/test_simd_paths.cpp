@@ -1,0 +1,240 @@
+// The CPU backend's fast paths (cached tables, banded buffers, Highway SIMD) against the plain
+// reference, on every SIMD target this machine runs (as dav1d's checkasm does):
+//   classical separable passes and the LeRF LUT stages: bit-exact;
+//   LeRF render: max abs diff <= 1 (vector exp), on < 1% of the samples.
+// Outputs only, never timings.
+#include <gtest/gtest.h>
+
+#include <opencv2/imgproc.hpp>
+
+#include "cpu/cpu_methods.hpp"
+#include "cpu/fast_paths.hpp"
+#include "cpu/simd_kernels.hpp"
+#include "lerf/engine.hpp"
+#include "opencv_planes.hpp"
+#include "test_helpers.hpp"
+
+using namespace lerf;
+using lerf::test::max_abs_diff;
+using lerf::test::sample_image;
+
+namespace {
+
+// Restores the default path and dispatch target when a test ends.
+struct PathGuard {
+  ~PathGuard() {
+    cpu::set_default_cpu_path(cpu::CpuPath::Fast);
+    cpu::simd::force_target(0);
+  }
+};
+
+std::unique_ptr<Engine> make_engine(const EngineOptions& o, cpu::CpuPath path) {
+  cpu::set_default_cpu_path(path);
+  auto e = std::make_unique<Engine>(o);
+  cpu::set_default_cpu_path(cpu::CpuPath::Fast);
+  return e;
+}
+
+cv::Mat run(Engine& e, const cv::Mat& in, Size out, const CoordinateMap& map, Border border = Border::Clamp) {
+  cv::Mat result(out.height, out.width, in.type(), cv::Scalar::all(7));
+  PlaneJob job{cv_bridge::const_view(in), cv_bridge::view(result), map};
+  job.border = border;
+  job.border_value = {1, 2, 3, 4};
+  e.run(std::span<const PlaneJob>(&job, 1));
+  return result;
+}
+
+cv::Mat image(int channels, int w, int h) {
+  cv::Mat m = sample_image();
+  cv::resize(m, m, cv::Size(w, h), 0, 0, cv::INTER_AREA);
+  if (channels == 1) cv::cvtColor(m, m, cv::COLOR_BGR2GRAY);
+  return m;
+}
+
+struct Geometry {
+  Size in, out;
+  const char* name;
+};
+const Geometry kGeometries[] = {
+    {{64, 40}, {128, 80}, "x2"},   {{61, 37}, {92, 56}, "x1.5"},   {{23, 17}, {86, 63}, "x3.7"},
+    {{96, 90}, {32, 30}, "/3"},    {{70, 50}, {210, 40}, "3x0.8"}, {{1, 9}, {5, 20}, "1xN"},
+    {{45, 33}, {7, 5}, "/6.5"},
+};
+
+std::string label(const std::string& target, Method m, const Geometry& g, int ch) {
+  return target + " " + std::string(method_name(m)) + " " + g.name + " ch" + std::to_string(ch);
+}
+
+}  // namespace
+
+TEST(SimdPaths, TargetsAreAvailable) {
+  auto targets = cpu::simd::available_targets();
+  ASSERT_FALSE(targets.empty());
+  for (auto& [t, name] : targets) {
+    cpu::simd::force_target(t);
+    EXPECT_GE(cpu::simd::lanes_f32(), 1) << name;
+    EXPECT_LE(cpu::simd::lanes_f32(), cpu::simd::kMaxLanes) << name;
+    EXPECT_EQ(cpu::simd::current_target(), name);
+  }
+  cpu::simd::force_target(0);
+  std::cout << "[ INFO ] SIMD targets compared with the reference:";
+  for (auto& [t, name] : targets) std::cout << " " << name;
+  std::cout << " (best: " << cpu::simd::current_target() << ")\n";
+}
+
+TEST(SimdPaths, ClassicalIsBitExactWithTheReferenceOnEveryTarget) {
+  PathGuard guard;
+  for (auto& [target, tname] : cpu::simd::available_targets()) {
+    cpu::simd::force_target(target);
+    for (Method m : {Method::Nearest, Method::Bilinear, Method::Bicubic, Method::Lanczos})
+      for (float a : {-0.5f, -0.75f}) {
+        if (a != -0.5f && m != Method::Bicubic) continue;
+        EngineOptions o;
+        o.method = m;
+        o.backend = BackendKind::Cpu;
+        o.threads = 2;
+        o.cubic_a = a;
+        auto ref = make_engine(o, cpu::CpuPath::Reference);
+        auto fast = make_engine(o, cpu::CpuPath::Fast);
+        ASSERT_NE(cpu::fast_paths_of(fast->backend()), nullptr);
+        ASSERT_EQ(cpu::fast_paths_of(ref->backend()), nullptr);
+        for (int ch : {1, 3, 4})
+          for (const auto& g : kGeometries) {
+            cv::Mat in = image(ch, g.in.width, g.in.height);
+            auto map = resize_map(g.in, g.out);
+            ASSERT_EQ(max_abs_diff(run(*ref, in, g.out, map), run(*fast, in, g.out, map)), 0)
+                << label(tname, m, g, ch);
+          }
+        // Borders: constant outside a shifted map, MATLAB's reflect.
+        cv::Mat in = image(3, 50, 40);
+        Matrix3 shift = Matrix3::affine_axes(0.4, -6.0, 0.45, -4.0);
+        EXPECT_EQ(max_abs_diff(run(*ref, in, {140, 110}, {shift}, Border::Constant),
+                               run(*fast, in, {140, 110}, {shift}, Border::Constant)),
+                  0)
+            << tname << " " << method_name(m) << " constant";
+        auto map = resize_map({50, 40}, {17, 13});
+        EXPECT_EQ(max_abs_diff(run(*ref, in, {17, 13}, map, Border::Reflect),
+                               run(*fast, in, {17, 13}, map, Border::Reflect)),
+                  0)
+            << tname << " " << method_name(m) << " reflect";
+      }
+  }
+}
+
+TEST(SimdPaths, LerfStagesAreBitExactWithTheReferenceOnEveryTarget) {
+  LERF_REQUIRE_SHARED();
+  PathGuard guard;
+  for (Method m : {Method::LerfG, Method::LerfL}) {
+    auto ref = make_engine(test::options_for(m), cpu::CpuPath::Reference);
+    auto fast = make_engine(test::options_for(m), cpu::CpuPath::Fast);
+    for (auto& [target, tname] : cpu::simd::available_targets()) {
+      cpu::simd::force_target(target);
+      for (int ch : {1, 3})
+        for (Size s : {Size{67, 41}, Size{16, 16}, Size{1, 7}, Size{5, 1}, Size{130, 3}}) {
+          cv::Mat in = image(ch, s.width, s.height);
+          ConstPlaneView view = cv_bridge::const_view(in);
+          auto ra = ref->analyse(std::span<const ConstPlaneView>(&view, 1));
+          auto fa = fast->analyse(std::span<const ConstPlaneView>(&view, 1));
+          const auto& r = static_cast<const cpu::LerfAnalysis&>(*ra[0]);
+          const auto& f = static_cast<const cpu::LerfAnalysis&>(*fa[0]);
+          const std::string what = tname + " " + std::string(method_name(m)) + " " + std::to_string(s.width) +
+                                   "x" + std::to_string(s.height) + " ch" + std::to_string(ch);
+          const std::size_t n = static_cast<std::size_t>(s.width) * s.height * ch;
+          ASSERT_TRUE(std::equal(r.filtered.data(), r.filtered.data() + n, f.filtered.data())) << what;
+          ASSERT_EQ(r.hyper, f.hyper) << what;
+        }
+    }
+  }
+}
+
+TEST(SimdPaths, LerfRenderIsWithinOneOfTheReferenceOnEveryTarget) {
+  LERF_REQUIRE_SHARED();
+  PathGuard guard;
+  for (Method m : {Method::LerfG, Method::LerfL}) {
+    auto ref = make_engine(test::options_for(m), cpu::CpuPath::Reference);
+    auto fast = make_engine(test::options_for(m), cpu::CpuPath::Fast);
+    for (auto& [target, tname] : cpu::simd::available_targets()) {
+      cpu::simd::force_target(target);
+      for (int ch : {1, 3})
+        for (const auto& g : kGeometries) {
+          cv::Mat in = image(ch, g.in.width, g.in.height);
+          auto map = resize_map(g.in, g.out);
+          cv::Mat a = run(*ref, in, g.out, map), b = run(*fast, in, g.out, map);
+          cv::Mat diff;
+          cv::absdiff(a, b, diff);
+          EXPECT_LE(max_abs_diff(a, b), 1) << label(tname, m, g, ch);
+          EXPECT_LE(cv::countNonZero(diff.reshape(1)), std::max<int>(2, static_cast<int>(diff.total() * ch / 100)))
+              << label(tname, m, g, ch);
+        }
+      // Constant border around a shifted map.
+      cv::Mat in = image(3, 40, 30);
+      CoordinateMap shift{Matrix3::affine_axes(0.5, -5.0, 0.5, -3.0)};
+      EXPECT_LE(max_abs_diff(run(*ref, in, {100, 80}, shift, Border::Constant),
+                             run(*fast, in, {100, 80}, shift, Border::Constant)),
+                1)
+          << tname << " " << method_name(m) << " constant";
+    }
+  }
+}
+
+// Tables cached per geometry (and evicted when more than the cache holds) give the frames a
+// fresh backend gives.
+TEST(SimdPaths, CachedTablesEqualFreshTables) {
+  PathGuard guard;
+  std::vector<EngineOptions> options;
+  for (Method m : {Method::Bicubic, Method::Lanczos}) {
+    EngineOptions o;
+    o.method = m;
+    o.backend = BackendKind::Cpu;
+    o.threads = 2;
+    options.push_back(o);
+  }
+  if (!test::shared_dir().empty()) options.push_back(test::options_for(Method::LerfG));
+  cv::Mat in = image(3, 48, 36);
+  for (const auto& o : options) {
+    auto cached = make_engine(o, cpu::CpuPath::Fast);
+    std::vector<Size> sizes;
+    for (int i = 0; i < 12; ++i) sizes.push_back({30 + 11 * i, 20 + 7 * i});
+    for (int round = 0; round < 2; ++round)
+      for (Size s : sizes) {
+        auto fresh = make_engine(o, cpu::CpuPath::Fast);
+        auto map = resize_map({48, 36}, s);
+        ASSERT_EQ(max_abs_diff(run(*cached, in, s, map), run(*fresh, in, s, map)), 0)
+            << method_name(o.method) << " " << s.width << "x" << s.height << " round " << round;
+      }
+  }
+}
+
+// Video: once the first frames have set up tables and buffers, frames allocate nothing.
+TEST(SimdPaths, NoAllocationPerFrameInSteadyState) {
+  PathGuard guard;
+  std::vector<EngineOptions> options;
+  for (Method m : {Method::Nearest, Method::Bilinear, Method::Bicubic, Method::Lanczos}) {
+    EngineOptions o;
+    o.method = m;
+    o.backend = BackendKind::Cpu;
+    o.threads = 2;
+    options.push_back(o);
+  }
+  if (!test::shared_dir().empty()) {
+    options.push_back(test::options_for(Method::LerfG));
+    options.push_back(test::options_for(Method::LerfL));
+  }
+  cv::Mat y = image(1, 64, 48), u = image(1, 32, 24), v = image(1, 32, 24);
+  cv::Mat oy(96, 128, CV_8UC1), ou(48, 64, CV_8UC1), ov(48, 64, CV_8UC1);
+  for (const auto& o : options) {
+    auto e = make_engine(o, cpu::CpuPath::Fast);
+    const cpu::FastCpu* fast = cpu::fast_paths_of(e->backend());
+    ASSERT_NE(fast, nullptr);
+    PlaneJob jobs[3] = {{cv_bridge::const_view(y), cv_bridge::view(oy), resize_map({64, 48}, {128, 96})},
+                        {cv_bridge::const_view(u), cv_bridge::view(ou), resize_map({32, 24}, {64, 48})},
+                        {cv_bridge::const_view(v), cv_bridge::view(ov), resize_map({32, 24}, {64, 48})}};
+    std::uint64_t after_first = 0;
+    for (int frame = 0; frame < 20; ++frame) {
+      e->run(jobs);
+      if (frame == 1) after_first = fast->allocations();
+    }
+    EXPECT_GT(after_first, 0u);
+    EXPECT_EQ(fast->allocations(), after_first) << method_name(o.method);
+  }
+}
