@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   # toolchain
-  build-essential g++ clang meson ninja-build pkg-config python3
+  build-essential g++ clang libclang-rt-14-dev meson ninja-build pkg-config python3
   # GStreamer: headers, tools, and the plugins the tests and examples use
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good

@@ -1,6 +1,8 @@
 #include "lerf/model.hpp"
 
 #include <cstdlib>
+#include <cstring>
+#include <iterator>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -17,16 +19,23 @@ constexpr const char* kPatternNames[kLutPatterns] = {"s", "c", "t"};
 
 std::vector<std::int8_t> load_lut(const fs::path& file, int outputs) {
   if (!fs::exists(file)) throw Error(file.string() + ": model file missing");
-  NpyArray a = read_npy(file);
+  return lut_from_npy(read_npy(file), outputs, file.string());
+}
+
+bool has_lut_files(const fs::path& dir) { return fs::exists(dir / "LUTft_s1_sr0.npy"); }
+
+}  // namespace
+
+std::vector<std::int8_t> lut_from_npy(const NpyArray& a, int outputs, const std::string& name) {
   if (a.dtype != "|i1" && a.dtype != "<i1")
-    throw Error(file.string() + ": dtype '" + a.dtype + "', expected int8 ('|i1')");
+    throw Error(name + ": dtype '" + a.dtype + "', expected int8 ('|i1')");
   bool shape_ok = a.shape.size() == 2 && a.shape[0] == static_cast<std::size_t>(kLutEntries) &&
                   a.shape[1] == static_cast<std::size_t>(outputs);
   if (!shape_ok) {
     std::string got = "(";
     for (auto d : a.shape) got += std::to_string(d) + ",";
     got += ")";
-    throw Error(file.string() + ": shape " + got + ", expected (" + std::to_string(kLutEntries) + ", " +
+    throw Error(name + ": shape " + got + ", expected (" + std::to_string(kLutEntries) + ", " +
                 std::to_string(outputs) + ")");
   }
   std::vector<std::int8_t> v(a.bytes.size());
@@ -34,9 +43,15 @@ std::vector<std::int8_t> load_lut(const fs::path& file, int outputs) {
   return v;
 }
 
-bool has_lut_files(const fs::path& dir) { return fs::exists(dir / "LUTft_s1_sr0.npy"); }
-
-}  // namespace
+std::string parse_model_json(const std::string& text, Method method, const std::string& name) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) throw Error(name + ": not valid JSON");
+  if (j.contains("method") && (!j["method"].is_string() || j["method"] != std::string(method_name(method))))
+    throw Error(name + ": model is for method " + j["method"].dump() + ", not " + std::string(method_name(method)));
+  if (j.contains("description") && !j["description"].is_string())
+    throw Error(name + ": \"description\" must be a string");
+  return j.value("description", std::string());
+}
 
 Model load_model(Method method, const fs::path& given) {
   if (method != Method::LerfG && method != Method::LerfL)
@@ -60,12 +75,8 @@ Model load_model(Method method, const fs::path& given) {
   fs::path meta = dir / "model.json";
   if (fs::exists(meta)) {
     std::ifstream f(meta);
-    nlohmann::json j = nlohmann::json::parse(f, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded() || !j.is_object()) throw Error(meta.string() + ": not valid JSON");
-    if (j.contains("method") && j["method"] != std::string(method_name(method)))
-      throw Error(meta.string() + ": model is for method '" + j["method"].dump() + "', not " +
-                  std::string(method_name(method)));
-    model.description = j.value("description", std::string());
+    std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    model.description = parse_model_json(text, method, meta.string());
   } else {
     model.description = "LUTs from " + dir.string();
   }

@@ -39,6 +39,12 @@ struct Model {
 // folder holding <method-name>/. Throws lerf::Error naming the file and the problem.
 Model load_model(Method method, const std::filesystem::path& dir);
 
+struct NpyArray;
+// Validates one LUT file's array (int8, shape (17^4, outputs)); `name` is used in errors.
+std::vector<std::int8_t> lut_from_npy(const NpyArray& array, int outputs, const std::string& name);
+// Validates model.json (an object; "method" must name `method`); returns its description.
+std::string parse_model_json(const std::string& text, Method method, const std::string& name);
+
 // Where models are looked for when no directory is given, in order: $LERF_MODEL_DIR, the
 // source tree's models/ (uninstalled builds), the installed data directory.
 std::vector<std::filesystem::path> default_model_dirs();
