@@ -10,6 +10,7 @@ PACKAGES=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-libav
+  gstreamer1.0-plugins-ugly  # x264enc for the transcoding example and the demo
   # Vulkan: headers, loader, compiler, Mesa's CPU driver (lavapipe) for CI
   libvulkan-dev libvulkan1 vulkan-tools glslc mesa-vulkan-drivers spirv-tools
   # libraries
