@@ -46,12 +46,35 @@ struct FastCpu::ClassicalPlan {
   Border border = Border::Clamp;
   std::uint64_t used = 0;
   AxisTaps tx, ty;
+  int lanes = 0;            // SIMD lanes the permute tables were made for
   int row_len = 0;          // out_w * ch
   std::size_t stride = 0;   // row_len padded to kMaxLanes
+  // Horizontal taps without the columns that are zero for every output (e.g. lanczos3's 7th).
+  int htaps = 0;
   std::vector<std::int32_t> hoff;  // [k * stride + i]: input element of tap k of output element i
   std::vector<float> hwt;
+  std::vector<std::int32_t> hbase, hlocal;  // permute tables (see simd::horizontal_pass)
+  // Vertical taps, likewise trimmed: [oy * vtaps + k].
+  int vtaps = 0;
+  std::vector<int> vidx;
+  std::vector<float> vwt;
   int ring = 1;  // rows of horizontally filtered input kept per band
 };
+
+namespace {
+// Indices of the tap columns with a non-zero weight for some output.
+std::vector<int> used_columns(const AxisTaps& t, int out_len) {
+  std::vector<int> cols;
+  for (int k = 0; k < t.count; ++k)
+    for (int o = 0; o < out_len; ++o)
+      if (t.value[static_cast<std::size_t>(o) * t.count + k] != 0.0f) {
+        cols.push_back(k);
+        break;
+      }
+  if (cols.empty()) cols.push_back(0);
+  return cols;
+}
+}  // namespace
 
 struct FastCpu::LerfPlan {
   int in_w = 0, in_h = 0, out_w = 0, out_h = 0, ch = 0;
@@ -106,7 +129,7 @@ const FastCpu::ClassicalPlan& FastCpu::classical_plan(const kernels::Classical& 
   for (auto& p : classical_plans_)
     if (p->in_w == job.in.width && p->in_h == job.in.height && p->out_w == job.out.width &&
         p->out_h == job.out.height && p->ch == job.in.channels && p->border == job.border &&
-        std::equal(key, key + 4, p->m)) {
+        p->lanes == simd::lanes_f32() && std::equal(key, key + 4, p->m)) {
       p->used = tick_;
       return *p;
     }
@@ -120,21 +143,50 @@ const FastCpu::ClassicalPlan& FastCpu::classical_plan(const kernels::Classical& 
   p.ty = classical_axis_taps(kernel, p.in_h, p.out_h, mm[4], mm[5], job.border);
   p.row_len = p.out_w * p.ch;
   p.stride = round_up(p.row_len, simd::kMaxLanes);
-  const int taps = p.tx.count;
+  // Skipping a tap whose weight is zero for every output leaves every sum bit-exact (+0 added).
+  const std::vector<int> hcols = used_columns(p.tx, p.out_w), vcols = used_columns(p.ty, p.out_h);
+  const int taps = p.htaps = static_cast<int>(hcols.size());
   p.hoff.assign(taps * p.stride, 0);
   p.hwt.assign(taps * p.stride, 0.0f);
   for (int o = 0; o < p.out_w; ++o)
     for (int c = 0; c < p.ch; ++c)
       for (int k = 0; k < taps; ++k) {
-        const std::size_t t = static_cast<std::size_t>(o) * taps + k;
+        const std::size_t t = static_cast<std::size_t>(o) * p.tx.count + hcols[k];
         p.hoff[k * p.stride + o * p.ch + c] = p.tx.index[t] * p.ch + c;
         p.hwt[k * p.stride + o * p.ch + c] = p.tx.value[t];
       }
+  // Permute tables: blocks of `lanes` outputs whose taps lie within 2 * lanes inputs.
+  p.lanes = simd::lanes_f32();
+  const int nblocks = static_cast<int>(p.stride / p.lanes);
+  p.hbase.assign(nblocks, -1);
+  p.hlocal.assign(taps * p.stride, 0);
+  for (int b = 0; b < nblocks; ++b) {
+    int lo = 1 << 30, hi = -1;
+    for (int k = 0; k < taps; ++k)
+      for (int i = b * p.lanes; i < (b + 1) * p.lanes; ++i) {
+        if (i >= p.row_len) continue;
+        lo = std::min(lo, p.hoff[k * p.stride + i]);
+        hi = std::max(hi, p.hoff[k * p.stride + i]);
+      }
+    if (hi < 0 || hi - lo >= 2 * p.lanes) continue;
+    p.hbase[b] = lo;
+    for (int k = 0; k < taps; ++k)
+      for (int i = b * p.lanes; i < (b + 1) * p.lanes; ++i)
+        p.hlocal[k * p.stride + i] = i < p.row_len ? p.hoff[k * p.stride + i] - lo : 0;
+  }
+  p.vtaps = static_cast<int>(vcols.size());
+  p.vidx.resize(static_cast<std::size_t>(p.out_h) * p.vtaps);
+  p.vwt.resize(static_cast<std::size_t>(p.out_h) * p.vtaps);
+  for (int o = 0; o < p.out_h; ++o)
+    for (int k = 0; k < p.vtaps; ++k) {
+      p.vidx[static_cast<std::size_t>(o) * p.vtaps + k] = p.ty.index[static_cast<std::size_t>(o) * p.ty.count + vcols[k]];
+      p.vwt[static_cast<std::size_t>(o) * p.vtaps + k] = p.ty.value[static_cast<std::size_t>(o) * p.ty.count + vcols[k]];
+    }
   // The ring must hold every row one output row reads: the widest span of its tap rows.
   p.ring = 1;
   for (int o = 0; o < p.out_h; ++o) {
-    const int* idx = &p.ty.index[static_cast<std::size_t>(o) * p.ty.count];
-    auto [lo, hi] = std::minmax_element(idx, idx + p.ty.count);
+    const int* idx = &p.vidx[static_cast<std::size_t>(o) * p.vtaps];
+    auto [lo, hi] = std::minmax_element(idx, idx + p.vtaps);
     p.ring = std::max(p.ring, *hi - *lo + 1);
   }
   if (classical_plans_.size() >= kCacheEntries) {
@@ -158,10 +210,10 @@ void FastCpu::render_classical(const kernels::Classical& kernel, const PlaneJob&
   // Allocate outside the parallel section so that the count stays exact.
   for (int b = 0; b < nb; ++b) {
     Band& band = bs[b];
-    ensure(band.fin, static_cast<std::size_t>(p.in_w) * p.ch + simd::kMaxLanes, allocations_);
+    ensure(band.fin, static_cast<std::size_t>(p.in_w) * p.ch + 2 * simd::kMaxLanes, allocations_);
     ensure(band.ring, p.ring * p.stride, allocations_);
     ensure(band.tags, p.ring, allocations_);
-    ensure(band.rows, p.ty.count, allocations_);
+    ensure(band.rows, p.vtaps, allocations_);
   }
   const bool constant = job.border == Border::Constant;
   pool.parallel_for(nb, [&](int b0, int b1) {
@@ -171,21 +223,21 @@ void FastCpu::render_classical(const kernels::Classical& kernel, const PlaneJob&
       const int y0 = static_cast<int>(static_cast<long long>(p.out_h) * b / nb);
       const int y1 = static_cast<int>(static_cast<long long>(p.out_h) * (b + 1) / nb);
       for (int oy = y0; oy < y1; ++oy) {
-        const int* idx = &p.ty.index[static_cast<std::size_t>(oy) * p.ty.count];
-        const float* wt = &p.ty.value[static_cast<std::size_t>(oy) * p.ty.count];
-        for (int k = 0; k < p.ty.count; ++k) {
+        const int* idx = &p.vidx[static_cast<std::size_t>(oy) * p.vtaps];
+        const float* wt = &p.vwt[static_cast<std::size_t>(oy) * p.vtaps];
+        for (int k = 0; k < p.vtaps; ++k) {
           const int r = idx[k], slot = r % p.ring;
           float* dst = band.ring.data() + slot * p.stride;
           if (band.tags[slot] != r) {
             simd::u8_to_f32(job.in.row(r), p.in_w * p.ch, band.fin.data());
-            simd::horizontal_pass(band.fin.data(), p.hoff.data(), p.hwt.data(), p.tx.count, p.stride, p.row_len,
-                                  dst);
+            simd::horizontal_pass(band.fin.data(), p.hoff.data(), p.hbase.data(), p.hlocal.data(), p.hwt.data(),
+                                  p.htaps, p.stride, p.row_len, dst);
             band.tags[slot] = r;
           }
           band.rows[k] = dst;
         }
         std::uint8_t* out = job.out.row(oy);
-        simd::vertical_pass(band.rows.data(), wt, p.ty.count, p.row_len, out);
+        simd::vertical_pass(band.rows.data(), wt, p.vtaps, p.row_len, out);
         if (constant)
           for (int ox = 0; ox < p.out_w; ++ox)
             if (!p.ty.inside[oy] || !p.tx.inside[ox])

@@ -29,6 +29,19 @@ namespace hn = hwy::HWY_NAMESPACE;
 using DF = hn::ScalableTag<float>;
 using DI = hn::RebindToSigned<DF>;
 using D8 = hn::Rebind<std::uint8_t, DI>;
+#if HWY_TARGET == HWY_SCALAR
+// One lane: no 16-bit pairs; the LUT sums stay in three 32-bit lanes.
+struct LutSums {
+  hn::Vec<DI> s[3];
+};
+#else
+using D16 = hn::Repartition<std::int16_t, DI>;
+// The LUT sums as 16-bit pairs: even holds (o0, o2), odd (o1, junk) in the low/high halves of
+// each 32-bit lane. 16 bits are exact: one look-up adds at most 16 * 128, twelve 24576.
+struct LutSums {
+  hn::Vec<D16> even, odd;
+};
+#endif
 
 // The reference's to_byte: clamp to [0, 255], add 0.5, truncate.
 HWY_INLINE void StoreBytes(hn::Vec<DF> v, std::uint8_t* dst) {
@@ -49,17 +62,37 @@ void U8ToF32(const std::uint8_t* HWY_RESTRICT in, int n, float* HWY_RESTRICT out
   for (; i < n; ++i) out[i] = in[i];
 }
 
+// Block b of N outputs reads its taps from in[base[b] .. base[b] + 2N) when base[b] >= 0
+// (local[k * stride + i] = offset - base: two-vector permutes), else by gathers.
 void HorizontalPass(const float* HWY_RESTRICT in, const std::int32_t* HWY_RESTRICT off,
+                    const std::int32_t* HWY_RESTRICT base, const std::int32_t* HWY_RESTRICT local,
                     const float* HWY_RESTRICT wt, int taps, std::size_t table_stride, int n, float* HWY_RESTRICT out) {
   const DF df;
   const DI di;
   const int N = static_cast<int>(hn::Lanes(df));
-  for (int i = 0; i < n; i += N) {  // tables and out are padded to a multiple of the widest vector
+  for (int i = 0, blk = 0; i < n; i += N, ++blk) {  // tables and out are padded to a multiple of kMaxLanes
     auto acc = hn::Zero(df);
-    for (int k = 0; k < taps; ++k) {
-      const std::size_t t = k * table_stride + i;
-      auto x = hn::GatherIndex(df, in, hn::LoadU(di, off + t));
-      acc = hn::Add(acc, hn::Mul(hn::LoadU(df, wt + t), x));
+    const int b0 = base ? base[blk] : -1;
+    if (b0 >= 0) {
+      const auto w0 = hn::LoadU(df, in + b0), w1 = hn::LoadU(df, in + b0 + N);
+      for (int k = 0; k < taps; ++k) {
+        const std::size_t t = k * table_stride + i;
+        const auto idx = hn::LoadU(di, local + t);
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+        const hn::Vec<DF> x{_mm512_permutex2var_ps(w0.raw, idx.raw, w1.raw)};
+#else
+        const auto sel = hn::IndicesFromVec(df, hn::And(idx, hn::Set(di, N - 1)));
+        const auto x = hn::IfThenElse(hn::RebindMask(df, hn::Lt(idx, hn::Set(di, N))), hn::TableLookupLanes(w0, sel),
+                                      hn::TableLookupLanes(w1, sel));
+#endif
+        acc = hn::Add(acc, hn::Mul(hn::LoadU(df, wt + t), x));
+      }
+    } else {
+      for (int k = 0; k < taps; ++k) {
+        const std::size_t t = k * table_stride + i;
+        auto x = hn::GatherIndex(df, in, hn::LoadU(di, off + t));
+        acc = hn::Add(acc, hn::Mul(hn::LoadU(df, wt + t), x));
+      }
     }
     hn::StoreU(acc, df, out + i);
   }
@@ -83,21 +116,24 @@ void VerticalPass(const float* const* HWY_RESTRICT rows, const float* HWY_RESTRI
 }
 
 // 4-simplex interpolation of one (pattern, rotation) for N pixels: adds the integer sums
-// (16ths of LUT units) of the `outputs` values to sum[0..outputs).
+// (16ths of LUT units) of the `kOutputs` values to `sums`.
+// `a` is the pattern's first sample, the pixel itself in every pattern and rotation: its
+// vertex term and sort key (va, ka) are computed once per pixel.
 template <int kOutputs>
-HWY_INLINE void SimplexAdd(const std::int8_t* HWY_RESTRICT lut, hn::Vec<DI> a, hn::Vec<DI> b, hn::Vec<DI> c,
-                           hn::Vec<DI> d, hn::Vec<DI>* sum) {
+HWY_INLINE void SimplexAdd(const std::int8_t* HWY_RESTRICT lut, hn::Vec<DI> va, hn::Vec<DI> ka, hn::Vec<DI> b,
+                           hn::Vec<DI> c, hn::Vec<DI> d, LutSums& sums) {
   const DI di;
   const auto m15 = hn::Set(di, 15);
-  // Vertex of the MSBs, and sort keys (LSB << 13 | stride): descending order of the keys is the
-  // reference's stable descending order of the LSBs (ties: a before b before c before d).
-  auto v0 = hn::Add(hn::Add(hn::Mul(hn::ShiftRight<4>(a), hn::Set(di, 4913)),
-                            hn::Mul(hn::ShiftRight<4>(b), hn::Set(di, 289))),
-                    hn::Add(hn::Mul(hn::ShiftRight<4>(c), hn::Set(di, 17)), hn::ShiftRight<4>(d)));
-  auto k0 = hn::Or(hn::ShiftLeft<13>(hn::And(a, m15)), hn::Set(di, 4913));
-  auto k1 = hn::Or(hn::ShiftLeft<13>(hn::And(b, m15)), hn::Set(di, 289));
-  auto k2 = hn::Or(hn::ShiftLeft<13>(hn::And(c, m15)), hn::Set(di, 17));
-  auto k3 = hn::Or(hn::ShiftLeft<13>(hn::And(d, m15)), hn::Set(di, 1));
+  // Vertex offsets are in bytes (vertex * outputs). Sort keys (LSB << 14 | byte stride):
+  // descending order of the keys is the reference's stable descending order of the LSBs
+  // (ties: a before b before c before d, the larger stride first).
+  auto v0 = hn::Add(va, hn::Add(hn::Add(hn::Mul(hn::ShiftRight<4>(b), hn::Set(di, 289 * kOutputs)),
+                                        hn::Mul(hn::ShiftRight<4>(c), hn::Set(di, 17 * kOutputs))),
+                                hn::Mul(hn::ShiftRight<4>(d), hn::Set(di, kOutputs))));
+  auto k0 = ka;
+  auto k1 = hn::Or(hn::ShiftLeft<14>(hn::And(b, m15)), hn::Set(di, 289 * kOutputs));
+  auto k2 = hn::Or(hn::ShiftLeft<14>(hn::And(c, m15)), hn::Set(di, 17 * kOutputs));
+  auto k3 = hn::Or(hn::ShiftLeft<14>(hn::And(d, m15)), hn::Set(di, kOutputs));
   auto cx = [](hn::Vec<DI>& x, hn::Vec<DI>& y) {
     auto hi = hn::Max(x, y);
     y = hn::Min(x, y);
@@ -108,33 +144,37 @@ HWY_INLINE void SimplexAdd(const std::int8_t* HWY_RESTRICT lut, hn::Vec<DI> a, h
   cx(k0, k2);
   cx(k1, k3);
   cx(k1, k2);
-  const auto m8191 = hn::Set(di, 8191);
-  auto f1 = hn::ShiftRight<13>(k0), f2 = hn::ShiftRight<13>(k1), f3 = hn::ShiftRight<13>(k2),
-       f4 = hn::ShiftRight<13>(k3);
-  auto v1 = hn::Add(v0, hn::And(k0, m8191));
-  auto v2 = hn::Add(v1, hn::And(k1, m8191));
-  auto v3 = hn::Add(v2, hn::And(k2, m8191));
-  auto v4 = hn::Add(v3, hn::And(k3, m8191));
-  auto w0 = hn::Sub(hn::Set(di, 16), f1), w1 = hn::Sub(f1, f2), w2 = hn::Sub(f2, f3), w3 = hn::Sub(f3, f4);
-  auto w4 = f4;
+  const auto mstride = hn::Set(di, 16383);
+  auto f1 = hn::ShiftRight<14>(k0), f2 = hn::ShiftRight<14>(k1), f3 = hn::ShiftRight<14>(k2),
+       f4 = hn::ShiftRight<14>(k3);
+  auto v1 = hn::Add(v0, hn::And(k0, mstride));
+  auto v2 = hn::Add(v1, hn::And(k1, mstride));
+  auto v3 = hn::Add(v2, hn::And(k2, mstride));
+  auto v4 = hn::Add(v3, hn::And(k3, mstride));
   const auto* base = reinterpret_cast<const std::int32_t*>(lut);
-  auto gather = [&](hn::Vec<DI> v) {
-    if constexpr (kOutputs == 1) return hn::GatherOffset(di, base, v);
-    else return hn::GatherOffset(di, base, hn::Mul(v, hn::Set(di, kOutputs)));
+  // Vertex weight w (0..16) in both 16-bit halves; the gathered word's bytes sign-extended to
+  // 16 bits: even bytes (o0, o2), odd bytes (o1, o3).
+  auto vertex = [&](hn::Vec<DI> v, hn::Vec<DI> w) {
+#if HWY_TARGET == HWY_SCALAR
+    auto g = hn::GatherOffset(di, base, v);
+    sums.s[0] = hn::Add(sums.s[0], hn::Mul(w, hn::ShiftRight<24>(hn::ShiftLeft<24>(g))));
+    if constexpr (kOutputs == 3) {
+      sums.s[1] = hn::Add(sums.s[1], hn::Mul(w, hn::ShiftRight<24>(hn::ShiftLeft<16>(g))));
+      sums.s[2] = hn::Add(sums.s[2], hn::Mul(w, hn::ShiftRight<24>(hn::ShiftLeft<8>(g))));
+    }
+#else
+    const D16 d16;
+    auto g = hn::BitCast(d16, hn::GatherOffset(di, base, v));
+    auto w16 = hn::BitCast(d16, hn::Or(w, hn::ShiftLeft<16>(w)));
+    sums.even = hn::Add(sums.even, hn::Mul(hn::ShiftRight<8>(hn::ShiftLeft<8>(g)), w16));
+    if constexpr (kOutputs == 3) sums.odd = hn::Add(sums.odd, hn::Mul(hn::ShiftRight<8>(g), w16));
+#endif
   };
-  auto g0 = gather(v0), g1 = gather(v1), g2 = gather(v2), g3 = gather(v3), g4 = gather(v4);
-  // Byte k of each gathered word, sign-extended (the tables are int8).
-  auto byte = [](hn::Vec<DI> g, auto k) { return hn::ShiftRight<24>(hn::ShiftLeft<24 - 8 * decltype(k)::value>(g)); };
-  auto add = [&](auto k) {
-    auto s = hn::Add(hn::Add(hn::Mul(w0, byte(g0, k)), hn::Mul(w1, byte(g1, k))),
-                     hn::Add(hn::Mul(w2, byte(g2, k)), hn::Mul(w3, byte(g3, k))));
-    sum[decltype(k)::value] = hn::Add(sum[decltype(k)::value], hn::Add(s, hn::Mul(w4, byte(g4, k))));
-  };
-  add(std::integral_constant<int, 0>{});
-  if constexpr (kOutputs == 3) {
-    add(std::integral_constant<int, 1>{});
-    add(std::integral_constant<int, 2>{});
-  }
+  vertex(v0, hn::Sub(hn::Set(di, 16), f1));
+  vertex(v1, hn::Sub(f1, f2));
+  vertex(v2, hn::Sub(f2, f3));
+  vertex(v3, hn::Sub(f3, f4));
+  vertex(v4, f4);
 }
 
 // numpy's round (half to even) of clip(v, 0, 255).
@@ -151,14 +191,29 @@ void LutRowT(const LutRowArgs& args) {
   const D8 d8;
   const int N = static_cast<int>(hn::Lanes(di));
   for (int x = 0; x < args.width; x += N) {  // rows are padded on the right
-    hn::Vec<DI> sum[3] = {hn::Zero(di), hn::Zero(di), hn::Zero(di)};
+#if HWY_TARGET == HWY_SCALAR
+    LutSums sums{{hn::Zero(di), hn::Zero(di), hn::Zero(di)}};
+#else
+    LutSums sums{hn::Zero(D16()), hn::Zero(D16())};
+#endif
+    const auto a = hn::PromoteTo(di, hn::LoadU(d8, args.rows[3] + x));
+    const auto va = hn::Mul(hn::ShiftRight<4>(a), hn::Set(di, 4913 * kOutputs));
+    const auto ka = hn::Or(hn::ShiftLeft<14>(hn::And(a, hn::Set(di, 15))), hn::Set(di, 4913 * kOutputs));
     for (int t = 0; t < 12; ++t) {
       auto load = [&](int k) {
         const std::uint8_t* p = args.rows[args.dy[t][k] + 3] + x + args.dx[t][k];
         return hn::PromoteTo(di, hn::LoadU(d8, p));
       };
-      SimplexAdd<kOutputs>(args.luts[t], load(0), load(1), load(2), load(3), sum);
+      SimplexAdd<kOutputs>(args.luts[t], va, ka, load(1), load(2), load(3), sums);
     }
+#if HWY_TARGET == HWY_SCALAR
+    const hn::Vec<DI>* sum = sums.s;
+#else
+    // The three sums, sign-extended from their 16-bit halves.
+    const auto even = hn::BitCast(di, sums.even);
+    hn::Vec<DI> sum[3] = {hn::ShiftRight<16>(hn::ShiftLeft<16>(even)),
+                          hn::ShiftRight<16>(hn::ShiftLeft<16>(hn::BitCast(di, sums.odd))), hn::ShiftRight<16>(even)};
+#endif
     if constexpr (kOutputs == 1) {
       if (args.stage == 1) {
         // acc = sum / 16 exactly (multiples of 1/16 far below 2^24), then acc / 3.
@@ -168,7 +223,7 @@ void LutRowT(const LutRowArgs& args) {
       }
     }
     // Stage 2: h = round(clip(acc / 12 + 127)), packed with the centre sample in byte 3.
-    auto word = hn::ShiftLeft<24>(hn::PromoteTo(di, hn::LoadU(d8, args.rows[3] + x)));
+    auto word = hn::ShiftLeft<24>(a);
     for (int k = 0; k < kOutputs; ++k) {
       auto v = hn::Add(hn::Div(hn::Mul(hn::ConvertTo(df, sum[k]), hn::Set(df, 0.0625f)), hn::Set(df, 12.0f)),
                        hn::Set(df, 127.0f));
@@ -275,9 +330,9 @@ HWY_EXPORT(LerfRow);
 HWY_EXPORT(LanesF32);
 
 void u8_to_f32(const std::uint8_t* in, int n, float* out) { HWY_DYNAMIC_DISPATCH(U8ToF32)(in, n, out); }
-void horizontal_pass(const float* in, const std::int32_t* off, const float* wt, int taps, std::size_t table_stride,
-                     int n, float* out) {
-  HWY_DYNAMIC_DISPATCH(HorizontalPass)(in, off, wt, taps, table_stride, n, out);
+void horizontal_pass(const float* in, const std::int32_t* off, const std::int32_t* base, const std::int32_t* local,
+                     const float* wt, int taps, std::size_t table_stride, int n, float* out) {
+  HWY_DYNAMIC_DISPATCH(HorizontalPass)(in, off, base, local, wt, taps, table_stride, n, out);
 }
 void vertical_pass(const float* const* rows, const float* w, int taps, int n, std::uint8_t* out) {
   alignas(64) std::uint8_t tail[kMaxLanes];

@@ -17,9 +17,12 @@ inline constexpr int kMaxLanes = 16;
 // out[0..n) = in[0..n) as floats.
 void u8_to_f32(const std::uint8_t* in, int n, float* out);
 // Classical horizontal pass of one row: out[i] = sum_k wt[k * stride + i] * in[off[k * stride + i]]
-// (k ascending), for i in [0, n rounded up to kMaxLanes); in is a float row.
-void horizontal_pass(const float* in, const std::int32_t* off, const float* wt, int taps, std::size_t table_stride,
-                     int n, float* out);
+// (k ascending), for i in [0, n rounded up to kMaxLanes); in is a float row. Optionally (base
+// non-null, tables made for lanes_f32() lanes) block b of lanes_f32() outputs with base[b] >= 0
+// reads its taps by permutes: local[k * stride + i] = off - base[b] < 2 * lanes, and `in` is
+// readable up to base[b] + 2 * lanes.
+void horizontal_pass(const float* in, const std::int32_t* off, const std::int32_t* base, const std::int32_t* local,
+                     const float* wt, int taps, std::size_t table_stride, int n, float* out);
 // Classical vertical pass: out[i] = to_byte(sum_k w[k] * rows[k][i]) for i in [0, n); rows are
 // readable up to n rounded up to kMaxLanes.
 void vertical_pass(const float* const* rows, const float* w, int taps, int n, std::uint8_t* out);
