@@ -2,6 +2,8 @@
 // bicubic baseline against MATLAB's published numbers.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -63,7 +65,7 @@ TEST(Quality, SsimMatchesAnIndependentOpenCVImplementation) {
 }
 
 // The shared LR images are MATLAB imresize(HR, 1/s, 'bicubic'): our downscaler reproduces them
-// (mean absolute difference 0.003-0.04, PSNR 58-73 dB on Set5).
+// (PSNR 55-73 dB; interior within 1).
 TEST(Quality, MatlabImresizeReproducesTheSharedLrImages) {
   LERF_REQUIRE_SHARED();
   for (const char* set : {"Set5", "Set14"})
@@ -76,11 +78,16 @@ TEST(Quality, MatlabImresizeReproducesTheSharedLrImages) {
         ASSERT_FALSE(hr.empty());
         Plane ours = matlab_imresize(cv_bridge::const_view(hr), {lr.cols, lr.rows}, Scale{1.0 / s, 1.0 / s});
         cv::Mat m = cv_bridge::to_mat(ours.view());
-        // Equal but for rare off-by-a-few samples, mostly on the outermost rows/columns.
+        // Within 1 everywhere but on the outermost rows and columns, where a few samples differ
+        // by up to ~10 (MATLAB's border handling; the evaluation shaves these anyway).
         cv::Mat diff;
         cv::absdiff(m, lr, diff);
-        double off = cv::countNonZero(diff.reshape(1) > 1) / static_cast<double>(diff.total() * 3);
-        EXPECT_LT(off, 0.005) << set << " x" << s << " " << name;
+        cv::Mat inner = diff(cv::Rect(1, 1, diff.cols - 2, diff.rows - 2));
+        double inner_max = 0;
+        cv::minMaxLoc(inner.reshape(1), nullptr, &inner_max);
+        std::printf("[ RESULT ] %s x%d %s: PSNR %.2f dB, interior max abs diff %.0f\n", set, s, name,
+                    test::psnr(m, lr), inner_max);
+        EXPECT_LE(inner_max, 1) << set << " x" << s << " " << name;
         EXPECT_GE(test::psnr(m, lr), 55.0) << set << " x" << s << " " << name;
       }
     }
