@@ -12,47 +12,40 @@ namespace lerf {
 
 class ThreadPool;
 
-// Sample offsets (row, col) of the receptive-field patterns at rotation 0, in LUT index order.
-inline constexpr std::array<std::array<std::array<int, 2>, 4>, kLutPatterns> kLutPatternOffsets = {{
-    {{{0, 0}, {0, 1}, {1, 0}, {1, 1}}},  // s: 2x2
-    {{{0, 0}, {0, 1}, {0, 2}, {0, 3}}},  // c: 1x4 row
-    {{{0, 0}, {1, 1}, {2, 2}, {3, 3}}},  // t: diagonal
-}};
+// Sample offsets (row, col) of the receptive-field patterns at rotation 0, in LUT index order
+// (from lut.inc: s = 2x2, c = 1x4 row, t = diagonal).
+inline constexpr auto kLutPatternOffsets = [] {
+  std::array<std::array<std::array<int, 2>, 4>, kLutPatterns> o{};
+  for (int p = 0; p < kLutPatterns; ++p)
+    for (int k = 0; k < 4; ++k) o[p][k] = {lut::lerf_pattern_row(p, k), lut::lerf_pattern_col(p, k)};
+  return o;
+}();
 
 // Offset of a pattern sample in the original image when the pattern is applied to the image
 // rotated by `rotation` quarter turns counter-clockwise (numpy rot90) and the result rotated
 // back: rotation r maps a rotated-frame offset (di, dj) to (di, dj), (dj, -di), (-di, -dj), (-dj, di).
 constexpr std::array<int, 2> rotate_offset(std::array<int, 2> o, int rotation) {
-  switch (rotation & 3) {
-    case 0: return {o[0], o[1]};
-    case 1: return {o[1], -o[0]};
-    case 2: return {-o[0], -o[1]};
-    default: return {-o[1], o[0]};
-  }
+  return {lut::lerf_rotate_row(o[0], o[1], rotation), lut::lerf_rotate_col(o[0], o[1], rotation)};
 }
 
 // 4-simplex interpolation of a LUT with `outputs` values per vertex at the four 8-bit samples
 // (a, b, c, d): adds the interpolated values (LUT units, not rounded) to acc[0..outputs).
+// The walk (LSBs ranked descending, ties in the order a, b, c, d) is lut.inc's, as in the shaders.
 inline void simplex_interpolate_add(const std::int8_t* lut, int outputs, std::uint8_t a, std::uint8_t b,
                                     std::uint8_t c, std::uint8_t d, float* acc) {
-  constexpr int kStride[4] = {17 * 17 * 17, 17 * 17, 17, 1};
-  int f[4] = {a & 15, b & 15, c & 15, d & 15};
-  int order[4] = {0, 1, 2, 3};
-  // Stable descending insertion sort: ties keep the order a, b, c, d. (Ties give the tied
-  // step zero weight, so any tie order yields the same value.)
-  for (int i = 1; i < 4; ++i)
-    for (int j = i; j > 0 && f[order[j]] > f[order[j - 1]]; --j) std::swap(order[j], order[j - 1]);
-  int f1 = f[order[0]], f2 = f[order[1]], f3 = f[order[2]], f4 = f[order[3]];
-  int v0 = (a >> 4) * kStride[0] + (b >> 4) * kStride[1] + (c >> 4) * kStride[2] + (d >> 4);
-  int v1 = v0 + kStride[order[0]];
-  int v2 = v1 + kStride[order[1]];
-  int v3 = v2 + kStride[order[2]];
-  int v4 = v3 + kStride[order[3]];
-  int w0 = 16 - f1, w1 = f1 - f2, w2 = f2 - f3, w3 = f3 - f4, w4 = f4;
+  using namespace lerf::lut;
+  const int f0 = a & 15, f1 = b & 15, f2 = c & 15, f3 = d & 15;
+  const int r0 = lerf_simplex_rank(f0, f1, f2, f3, 0), r1 = lerf_simplex_rank(f0, f1, f2, f3, 1);
+  const int r2 = lerf_simplex_rank(f0, f1, f2, f3, 2), r3 = lerf_simplex_rank(f0, f1, f2, f3, 3);
+  int s[4], v[5], w[5];
+  for (int k = 0; k < 4; ++k) s[k] = lerf_simplex_sorted(f0, f1, f2, f3, r0, r1, r2, r3, k);
+  v[0] = (a >> 4) * lerf_lut_stride(0) + (b >> 4) * lerf_lut_stride(1) + (c >> 4) * lerf_lut_stride(2) + (d >> 4);
+  for (int k = 0; k < 4; ++k) v[k + 1] = v[k] + lerf_simplex_step(r0, r1, r2, r3, k);
+  for (int k = 0; k < 5; ++k) w[k] = lerf_simplex_weight(s[0], s[1], s[2], s[3], k);
   for (int k = 0; k < outputs; ++k) {
-    int s = w0 * lut[v0 * outputs + k] + w1 * lut[v1 * outputs + k] + w2 * lut[v2 * outputs + k] +
-            w3 * lut[v3 * outputs + k] + w4 * lut[v4 * outputs + k];
-    acc[k] += static_cast<float>(s) * (1.0f / 16.0f);
+    int sum = 0;
+    for (int j = 0; j < 5; ++j) sum += w[j] * lut[v[j] * outputs + k];
+    acc[k] += static_cast<float>(sum) * (1.0f / 16.0f);
   }
 }
 

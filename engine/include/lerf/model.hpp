@@ -16,9 +16,18 @@
 
 namespace lerf {
 
-inline constexpr int kLutLevels = 17;                // MSB levels 0..16 of an 8-bit sample
-inline constexpr int kLutEntries = 17 * 17 * 17 * 17;  // 83521 4-D vertices
-inline constexpr int kLutPatterns = 3;               // s (2x2), c (1x4 row), t (diagonal)
+// The LUT geometry, defined once for C++ and GLSL in lerf/shared/lut.inc.
+namespace lut {
+#define LERF_FN constexpr inline
+#define LERF_CONST inline constexpr
+#include "lerf/shared/lut.inc"
+#undef LERF_FN
+#undef LERF_CONST
+}  // namespace lut
+
+inline constexpr int kLutLevels = lut::lerf_lut_levels;      // MSB levels 0..16 of an 8-bit sample
+inline constexpr int kLutEntries = lut::lerf_lut_entries;    // 83521 4-D vertices
+inline constexpr int kLutPatterns = lut::lerf_lut_patterns;  // s (2x2), c (1x4 row), t (diagonal)
 
 struct LutModel {
   int stage2_outputs = 0;  // 3 for lerf-g (rho, sx, sy), 1 for lerf-l
