@@ -17,6 +17,8 @@ PACKAGES=(
   libopencv-dev libgtest-dev libgmock-dev libhwy-dev libcli11-dev nlohmann-json3-dev
   # training (CPU) and sample media
   python3-numpy python3-torch opencv-doc
+  # docs/PERFORMANCE.md plot (scripts/plot_performance.py)
+  python3-matplotlib
 )
 
 missing=()

@@ -1,0 +1,48 @@
+#!/usr/bin/python3
+"""PSNR (Set14 x2) against CPU ms/frame for every method: docs/performance.png.
+
+Usage: scripts/plot_performance.py BENCH_JSON EVAL_DIR OUT_PNG
+  BENCH_JSON  lerf-bench --json output (the 540p->1080p case, backend cpu is plotted)
+  EVAL_DIR    holds eval_<method>.json from `lerf eval --dataset Set14 --scales 2 --json`
+"""
+import json
+import pathlib
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def main() -> None:
+    bench_path, eval_dir, out = sys.argv[1], pathlib.Path(sys.argv[2]), sys.argv[3]
+    bench = json.loads(pathlib.Path(bench_path).read_text())
+    ms = {r["method"]: r["ms"] for r in bench["results"]
+          if r.get("case") == "540p->1080p" and r.get("backend") == "cpu" and "ms" in r}
+    points = []
+    for method, t in ms.items():
+        f = eval_dir / f"eval_{method}.json"
+        if not f.exists():
+            continue
+        e = json.loads(f.read_text())
+        learned = method.startswith("lerf")
+        label = method + (" (authors' LUTs)" if learned and "lerf-official" in e.get("model_dir", "") else "")
+        points.append((t, e["results"][0]["psnr_y"], label, learned))
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    for t, psnr, label, learned in points:
+        ax.scatter(t, psnr, s=60, marker="*" if learned else "o", color="tab:red" if learned else "tab:blue")
+        ax.annotate(label, (t, psnr), textcoords="offset points", xytext=(6, -4), fontsize=8)
+    ax.set_xscale("log")
+    ax.margins(x=0.35)
+    ax.set_xlabel(f"CPU ms/frame, 540p -> 1080p I420, {bench['threads']} threads ({bench['simd_target']}), log scale")
+    ax.set_ylabel("PSNR-Y (dB), Set14 x2")
+    ax.set_title("lerfscale: quality against speed (CPU backend)")
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out)
+    print(f"wrote {out} ({len(points)} methods)")
+
+
+if __name__ == "__main__":
+    main()
