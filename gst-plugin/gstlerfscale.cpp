@@ -37,6 +37,7 @@
 #include "lerf/error.hpp"
 #include "lerf/geometry.hpp"
 #include "lerfcommon.hpp"
+#include "lerfvulkan.hpp"
 
 GST_DEBUG_CATEGORY_STATIC(gst_lerf_scale_debug);
 #define GST_CAT_DEFAULT gst_lerf_scale_debug
@@ -55,6 +56,7 @@ struct ScaleState {
   std::mutex lock;
   Settings settings;         // guarded by lock; copied at the start of each frame
   lerfgst::EngineCache cache;  // streaming thread only
+  lerfgst::VulkanPath vk;      // memory:VulkanImage
 };
 
 enum { PROP_0, PROP_ADD_BORDERS = lerfgst::kPropEngineLast };
@@ -72,9 +74,9 @@ GST_ELEMENT_REGISTER_DEFINE(lerfscale, "lerfscale", GST_RANK_NONE, GST_TYPE_LERF
 namespace {
 
 GstStaticPadTemplate sink_template =
-    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(LERF_VIDEO_CAPS));
+    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(LERF_ELEMENT_CAPS));
 GstStaticPadTemplate src_template =
-    GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(LERF_VIDEO_CAPS));
+    GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(LERF_ELEMENT_CAPS));
 
 struct Fraction {
   gint n = 1, d = 1;
@@ -320,8 +322,32 @@ static void gst_lerf_scale_finalize(GObject* object) {
 
 static gboolean gst_lerf_scale_stop(GstBaseTransform* trans) {
   GST_LERF_SCALE(trans)->state->cache.reset();
+  GST_LERF_SCALE(trans)->state->vk.stop();
   return TRUE;
 }
+
+static void gst_lerf_scale_set_context(GstElement* element, GstContext* context) {
+  GST_LERF_SCALE(element)->state->vk.set_context(element, context);
+  GST_ELEMENT_CLASS(gst_lerf_scale_parent_class)->set_context(element, context);
+}
+
+static gboolean gst_lerf_scale_query(GstBaseTransform* trans, GstPadDirection direction, GstQuery* query) {
+  if (GST_LERF_SCALE(trans)->state->vk.query(GST_ELEMENT(trans), query)) return TRUE;
+  return GST_BASE_TRANSFORM_CLASS(gst_lerf_scale_parent_class)->query(trans, direction, query);
+}
+
+static gboolean gst_lerf_scale_propose_allocation(GstBaseTransform* trans, GstQuery* decide_query, GstQuery* query) {
+  auto& vk = GST_LERF_SCALE(trans)->state->vk;
+  if (vk.active() && !gst_base_transform_is_passthrough(trans)) return vk.propose_allocation(trans, query);
+  return GST_BASE_TRANSFORM_CLASS(gst_lerf_scale_parent_class)->propose_allocation(trans, decide_query, query);
+}
+
+static gboolean gst_lerf_scale_decide_allocation(GstBaseTransform* trans, GstQuery* query) {
+  auto& vk = GST_LERF_SCALE(trans)->state->vk;
+  if (vk.active()) return vk.decide_allocation(trans, query);
+  return GST_BASE_TRANSFORM_CLASS(gst_lerf_scale_parent_class)->decide_allocation(trans, query);
+}
+
 
 static GstCaps* gst_lerf_scale_transform_caps(GstBaseTransform* trans, GstPadDirection direction, GstCaps* caps,
                                               GstCaps* filter) {
@@ -357,6 +383,7 @@ static gboolean gst_lerf_scale_set_info(GstVideoFilter* filter, GstCaps* incaps,
   gboolean same = GST_VIDEO_INFO_WIDTH(in_info) == GST_VIDEO_INFO_WIDTH(out_info) &&
                   GST_VIDEO_INFO_HEIGHT(in_info) == GST_VIDEO_INFO_HEIGHT(out_info);
   gst_base_transform_set_passthrough(GST_BASE_TRANSFORM(filter), same);
+  if (!GST_LERF_SCALE(filter)->state->vk.configure(GST_ELEMENT(filter), incaps, *in_info, *out_info)) return FALSE;
   GST_DEBUG_OBJECT(filter, "%dx%d -> %dx%d%s, chroma site 0x%x", in_info->width, in_info->height, out_info->width,
                    out_info->height, same ? " (passthrough)" : "", static_cast<unsigned>(out_info->chroma_site));
   return TRUE;
@@ -370,10 +397,31 @@ static GstFlowReturn gst_lerf_scale_transform_frame(GstVideoFilter* filter, GstV
     s = self->state->settings;
   }
   return lerfgst::guarded(GST_ELEMENT(filter), "lerfscale", [&] {
-    lerf::Engine& engine = self->state->cache.get(s.engine);
     lerfgst::Rect r = content_rect(in->info, out->info, s.add_borders);
     auto map = lerf::resize_map({GST_VIDEO_FRAME_WIDTH(in), GST_VIDEO_FRAME_HEIGHT(in)}, {r.width, r.height});
-    lerfgst::render_frame(engine, in, out, map, r, lerf::Border::Clamp, false);
+    self->state->cache.run(GST_ELEMENT(filter), s.engine, [&](lerf::Engine& engine) {
+      lerfgst::render_frame(engine, in, out, map, r, lerf::Border::Clamp, false);
+    });
+  });
+}
+
+// memory:VulkanImage: the frame stays on the device; system memory: GstVideoFilter maps the
+// frames and calls transform_frame.
+static GstFlowReturn gst_lerf_scale_transform(GstBaseTransform* trans, GstBuffer* inbuf, GstBuffer* outbuf) {
+  auto* self = GST_LERF_SCALE(trans);
+  if (!self->state->vk.active())
+    return GST_BASE_TRANSFORM_CLASS(gst_lerf_scale_parent_class)->transform(trans, inbuf, outbuf);
+  Settings s;
+  {
+    std::lock_guard lock(self->state->lock);
+    s = self->state->settings;
+  }
+  GstVideoFilter* filter = GST_VIDEO_FILTER(trans);
+  return lerfgst::guarded(GST_ELEMENT(trans), "lerfscale", [&] {
+    lerfgst::Rect r = content_rect(filter->in_info, filter->out_info, s.add_borders);
+    auto map = lerf::resize_map({GST_VIDEO_INFO_WIDTH(&filter->in_info), GST_VIDEO_INFO_HEIGHT(&filter->in_info)},
+                                {r.width, r.height});
+    self->state->vk.render(s.engine, inbuf, outbuf, map, r, lerf::Border::Clamp, false);
   });
 }
 
@@ -404,6 +452,11 @@ static void gst_lerf_scale_class_init(GstLerfScaleClass* klass) {
   gst_element_class_add_static_pad_template(element_class, &src_template);
 
   trans_class->stop = gst_lerf_scale_stop;
+  element_class->set_context = gst_lerf_scale_set_context;
+  trans_class->query = gst_lerf_scale_query;
+  trans_class->propose_allocation = gst_lerf_scale_propose_allocation;
+  trans_class->decide_allocation = gst_lerf_scale_decide_allocation;
+  trans_class->transform = gst_lerf_scale_transform;
   trans_class->transform_caps = gst_lerf_scale_transform_caps;
   trans_class->fixate_caps = gst_lerf_scale_fixate_caps;
   filter_class->set_info = gst_lerf_scale_set_info;

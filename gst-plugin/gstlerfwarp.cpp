@@ -36,6 +36,7 @@
 #include "lerf/error.hpp"
 #include "lerf/geometry.hpp"
 #include "lerfcommon.hpp"
+#include "lerfvulkan.hpp"
 
 GST_DEBUG_CATEGORY_STATIC(gst_lerf_warp_debug);
 #define GST_CAT_DEFAULT gst_lerf_warp_debug
@@ -52,6 +53,7 @@ struct WarpState {
   std::mutex lock;
   Settings settings;           // guarded by lock; copied at the start of each frame
   lerfgst::EngineCache cache;  // streaming thread only
+  lerfgst::VulkanPath vk;      // memory:VulkanImage
 };
 
 enum { PROP_0, PROP_MATRIX = lerfgst::kPropEngineLast, PROP_BORDER };
@@ -69,9 +71,9 @@ GST_ELEMENT_REGISTER_DEFINE(lerfwarp, "lerfwarp", GST_RANK_NONE, GST_TYPE_LERF_W
 namespace {
 
 GstStaticPadTemplate sink_template =
-    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(LERF_VIDEO_CAPS));
+    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(LERF_ELEMENT_CAPS));
 GstStaticPadTemplate src_template =
-    GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(LERF_VIDEO_CAPS));
+    GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(LERF_ELEMENT_CAPS));
 
 }  // namespace
 
@@ -138,8 +140,32 @@ static void gst_lerf_warp_finalize(GObject* object) {
 
 static gboolean gst_lerf_warp_stop(GstBaseTransform* trans) {
   GST_LERF_WARP(trans)->state->cache.reset();
+  GST_LERF_WARP(trans)->state->vk.stop();
   return TRUE;
 }
+
+static void gst_lerf_warp_set_context(GstElement* element, GstContext* context) {
+  GST_LERF_WARP(element)->state->vk.set_context(element, context);
+  GST_ELEMENT_CLASS(gst_lerf_warp_parent_class)->set_context(element, context);
+}
+
+static gboolean gst_lerf_warp_query(GstBaseTransform* trans, GstPadDirection direction, GstQuery* query) {
+  if (GST_LERF_WARP(trans)->state->vk.query(GST_ELEMENT(trans), query)) return TRUE;
+  return GST_BASE_TRANSFORM_CLASS(gst_lerf_warp_parent_class)->query(trans, direction, query);
+}
+
+static gboolean gst_lerf_warp_propose_allocation(GstBaseTransform* trans, GstQuery* decide_query, GstQuery* query) {
+  auto& vk = GST_LERF_WARP(trans)->state->vk;
+  if (vk.active() && !gst_base_transform_is_passthrough(trans)) return vk.propose_allocation(trans, query);
+  return GST_BASE_TRANSFORM_CLASS(gst_lerf_warp_parent_class)->propose_allocation(trans, decide_query, query);
+}
+
+static gboolean gst_lerf_warp_decide_allocation(GstBaseTransform* trans, GstQuery* query) {
+  auto& vk = GST_LERF_WARP(trans)->state->vk;
+  if (vk.active()) return vk.decide_allocation(trans, query);
+  return GST_BASE_TRANSFORM_CLASS(gst_lerf_warp_parent_class)->decide_allocation(trans, query);
+}
+
 
 static GstCaps* gst_lerf_warp_transform_caps(GstBaseTransform*, GstPadDirection, GstCaps* caps, GstCaps* filter) {
   return lerfgst::open_size_caps(caps, filter, false);
@@ -168,7 +194,7 @@ static gboolean gst_lerf_warp_set_info(GstVideoFilter* filter, GstCaps* incaps, 
                      GST_VIDEO_INFO_NAME(out_info));
     return FALSE;
   }
-  return TRUE;
+  return GST_LERF_WARP(filter)->state->vk.configure(GST_ELEMENT(filter), incaps, *in_info, *out_info);
 }
 
 static GstFlowReturn gst_lerf_warp_transform_frame(GstVideoFilter* filter, GstVideoFrame* in, GstVideoFrame* out) {
@@ -185,10 +211,36 @@ static GstFlowReturn gst_lerf_warp_transform_frame(GstVideoFilter* filter, GstVi
     } catch (const lerf::Error& e) {
       throw lerf::Error(std::string("matrix: ") + e.what());
     }
-    lerf::Engine& engine = self->state->cache.get(s.engine);
     lerfgst::Rect r{0, 0, GST_VIDEO_FRAME_WIDTH(out), GST_VIDEO_FRAME_HEIGHT(out)};
     auto border = s.border == lerfgst::WarpBorder::Clamp ? lerf::Border::Clamp : lerf::Border::Constant;
-    lerfgst::render_frame(engine, in, out, map, r, border, s.border == lerfgst::WarpBorder::Transparent);
+    self->state->cache.run(GST_ELEMENT(filter), s.engine, [&](lerf::Engine& engine) {
+      lerfgst::render_frame(engine, in, out, map, r, border, s.border == lerfgst::WarpBorder::Transparent);
+    });
+  });
+}
+
+// memory:VulkanImage: the frame stays on the device; system memory: GstVideoFilter maps the
+// frames and calls transform_frame.
+static GstFlowReturn gst_lerf_warp_transform(GstBaseTransform* trans, GstBuffer* inbuf, GstBuffer* outbuf) {
+  auto* self = GST_LERF_WARP(trans);
+  if (!self->state->vk.active())
+    return GST_BASE_TRANSFORM_CLASS(gst_lerf_warp_parent_class)->transform(trans, inbuf, outbuf);
+  Settings s;
+  {
+    std::lock_guard lock(self->state->lock);
+    s = self->state->settings;
+  }
+  GstVideoFilter* filter = GST_VIDEO_FILTER(trans);
+  return lerfgst::guarded(GST_ELEMENT(trans), "lerfwarp", [&] {
+    lerf::CoordinateMap map;
+    try {
+      map = lerf::warp_map(lerf::Matrix3{s.matrix});
+    } catch (const lerf::Error& e) {
+      throw lerf::Error(std::string("matrix: ") + e.what());
+    }
+    lerfgst::Rect r{0, 0, GST_VIDEO_INFO_WIDTH(&filter->out_info), GST_VIDEO_INFO_HEIGHT(&filter->out_info)};
+    auto border = s.border == lerfgst::WarpBorder::Clamp ? lerf::Border::Clamp : lerf::Border::Constant;
+    self->state->vk.render(s.engine, inbuf, outbuf, map, r, border, s.border == lerfgst::WarpBorder::Transparent);
   });
 }
 
@@ -228,6 +280,11 @@ static void gst_lerf_warp_class_init(GstLerfWarpClass* klass) {
   gst_element_class_add_static_pad_template(element_class, &src_template);
 
   trans_class->stop = gst_lerf_warp_stop;
+  element_class->set_context = gst_lerf_warp_set_context;
+  trans_class->query = gst_lerf_warp_query;
+  trans_class->propose_allocation = gst_lerf_warp_propose_allocation;
+  trans_class->decide_allocation = gst_lerf_warp_decide_allocation;
+  trans_class->transform = gst_lerf_warp_transform;
   trans_class->transform_caps = gst_lerf_warp_transform_caps;
   trans_class->fixate_caps = gst_lerf_warp_fixate_caps;
   filter_class->set_info = gst_lerf_warp_set_info;

@@ -80,7 +80,7 @@ lerf::Engine& EngineCache::get(const EngineSettings& s) {
   built_for_.reset();
   lerf::EngineOptions o;
   o.method = s.method;
-  o.backend = s.backend;
+  o.backend = cpu_fallback_ && s.backend == lerf::BackendKind::Auto ? lerf::BackendKind::Cpu : s.backend;
   o.model_dir = s.model_dir;
   o.threads = static_cast<int>(std::min<guint>(s.n_threads, 1024));
   o.device_index = static_cast<int>(std::min<guint>(s.device_index, G_MAXINT));
@@ -89,9 +89,30 @@ lerf::Engine& EngineCache::get(const EngineSettings& s) {
   return *engine_;
 }
 
+void EngineCache::run(GstElement* element, const EngineSettings& s, const std::function<void(lerf::Engine&)>& fn) {
+  lerf::Engine& engine = get(s);
+  if (engine.backend().kind() != lerf::BackendKind::Vulkan || s.backend != lerf::BackendKind::Auto) {
+    fn(engine);
+    return;
+  }
+  try {
+    fn(engine);
+    return;
+  } catch (const lerf::Error& e) {
+    GST_ELEMENT_WARNING(element, RESOURCE, FAILED,
+                        ("Vulkan failed mid-stream (%s); continuing on the CPU backend", e.what()),
+                        ("backend=auto: engine rebuilt on the CPU after: %s", e.what()));
+    cpu_fallback_ = true;
+    engine_.reset();
+    built_for_.reset();
+  }
+  fn(get(s));
+}
+
 void EngineCache::reset() {
   engine_.reset();
   built_for_.reset();
+  cpu_fallback_ = false;
 }
 
 bool format_supported(GstVideoFormat format) {

@@ -8,6 +8,7 @@
 #include <gst/video/video.h>
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -46,11 +47,19 @@ class EngineCache {
  public:
   // Throws lerf::Error (missing model, unknown backend, method not implemented).
   lerf::Engine& get(const EngineSettings& settings);
+  // Runs fn(engine). When a Vulkan engine fails mid-stream (lerf::Error: device lost, any
+  // failing Vulkan call) and settings.backend is auto, the engine is rebuilt on the CPU
+  // (kept until reset()), a GST_ELEMENT_WARNING is posted once, and fn runs again: fn must
+  // redo the whole frame. With backend=vulkan the error propagates (element error).
+  void run(GstElement* element, const EngineSettings& settings, const std::function<void(lerf::Engine&)>& fn);
+  // True once run() has fallen back to the CPU.
+  bool fell_back() const { return cpu_fallback_; }
   void reset();
 
  private:
   std::optional<EngineSettings> built_for_;
   std::unique_ptr<lerf::Engine> engine_;
+  bool cpu_fallback_ = false;
 };
 
 // A rectangle on the frame's full-resolution (luma) grid.

@@ -1,6 +1,7 @@
 #include "vk_context.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "lerf/error.hpp"
 
@@ -75,20 +76,14 @@ std::vector<VkPhysicalDevice> Instance::physical_devices() const {
   return devices;
 }
 
-Context::Context(int device_index) {
-  auto devices = instance_.physical_devices();
+Context::Context(int device_index) : instance_(std::make_unique<Instance>()) {
+  auto devices = instance_->physical_devices();
   if (devices.empty()) throw Error("Vulkan: no Vulkan device (the loader found no usable driver)");
   if (device_index < 0 || device_index >= static_cast<int>(devices.size()))
     throw Error("Vulkan: no Vulkan device " + std::to_string(device_index) + " (" + std::to_string(devices.size()) +
                 " device" + (devices.size() == 1 ? "" : "s") + " found; see `lerf info`)");
   physical_ = devices[device_index];
-  VkPhysicalDeviceProperties props;
-  vkGetPhysicalDeviceProperties(physical_, &props);
-  name_ = props.deviceName;
-  type_ = props.deviceType;
-  max_groups_x_ = props.limits.maxComputeWorkGroupCount[0];
-  max_push_constants_ = props.limits.maxPushConstantsSize;
-  vkGetPhysicalDeviceMemoryProperties(physical_, &memory_);
+  read_properties();
 
   std::uint32_t nq = 0;
   vkGetPhysicalDeviceQueueFamilyProperties(physical_, &nq, nullptr);
@@ -116,11 +111,47 @@ Context::Context(int device_index) {
   vkGetDeviceQueue(device_, queue_family_, 0, &queue_);
 }
 
+Context::Context(const ExternalDevice& e)
+    : owned_(false),
+      lock_queue_(e.lock_queue),
+      unlock_queue_(e.unlock_queue),
+      physical_(e.physical_device),
+      device_(e.device),
+      queue_(e.queue),
+      queue_family_(e.queue_family) {
+  if (!e.instance || !e.physical_device || !e.device || !e.queue)
+    throw Error("Vulkan: external device with a null instance, physical device, device or queue");
+  read_properties();
+  std::uint32_t nq = 0;
+  vkGetPhysicalDeviceQueueFamilyProperties(physical_, &nq, nullptr);
+  std::vector<VkQueueFamilyProperties> families(nq);
+  vkGetPhysicalDeviceQueueFamilyProperties(physical_, &nq, families.data());
+  if (queue_family_ >= nq || !(families[queue_family_].queueFlags & VK_QUEUE_COMPUTE_BIT))
+    throw Error("Vulkan: queue family " + std::to_string(queue_family_) + " of " + name_ + " has no compute");
+}
+
+void Context::read_properties() {
+  VkPhysicalDeviceProperties props;
+  vkGetPhysicalDeviceProperties(physical_, &props);
+  name_ = props.deviceName;
+  type_ = props.deviceType;
+  max_groups_x_ = props.limits.maxComputeWorkGroupCount[0];
+  max_push_constants_ = props.limits.maxPushConstantsSize;
+  vkGetPhysicalDeviceMemoryProperties(physical_, &memory_);
+}
+
 Context::~Context() {
-  if (device_) {
+  if (device_ && owned_) {
     vkDeviceWaitIdle(device_);
     vkDestroyDevice(device_, nullptr);
   }
+}
+
+VkResult Context::submit(const VkSubmitInfo& info, VkFence fence) const {
+  if (lock_queue_) lock_queue_();
+  VkResult r = vkQueueSubmit(queue_, 1, &info, fence);
+  if (unlock_queue_) unlock_queue_();
+  return r;
 }
 
 std::uint32_t Context::memory_type(std::uint32_t bits, VkMemoryPropertyFlags want,
@@ -187,11 +218,15 @@ namespace lerf {
 std::vector<VulkanDeviceInfo> list_vulkan_devices() {
   vk::Instance instance;
   std::vector<VulkanDeviceInfo> result;
+  // Test hook: LERF_VK_TEST_SOFTWARE_AS_GPU=1 reports software devices as not CPU, so that
+  // backend auto picks lavapipe (tests of the auto fallback on machines without a GPU).
+  const char* as_gpu = std::getenv("LERF_VK_TEST_SOFTWARE_AS_GPU");
+  const bool software_as_gpu = as_gpu && std::string(as_gpu) == "1";
   for (VkPhysicalDevice d : instance.physical_devices()) {
     VkPhysicalDeviceProperties props;
     vkGetPhysicalDeviceProperties(d, &props);
     result.push_back({static_cast<int>(result.size()), props.deviceName, vk::device_type_name(props.deviceType),
-                      props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU});
+                      props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU && !software_as_gpu});
   }
   return result;
 }

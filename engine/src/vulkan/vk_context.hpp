@@ -6,12 +6,14 @@
 #include <vulkan/vulkan.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "lerf/backend.hpp"
+#include "lerf/vulkan_device.hpp"
 
 namespace lerf::vk {
 
@@ -38,11 +40,14 @@ class Instance {
 };
 
 // One logical device with a compute queue; shared (shared_ptr) by everything allocated from
-// it so that it is destroyed last.
+// it so that it is destroyed last. Either created here (and destroyed with the object) or
+// borrowed from the caller (ExternalDevice: never destroyed here).
 class Context {
  public:
   // Throws lerf::Error when there is no Vulkan device number `device_index` or it cannot be opened.
   explicit Context(int device_index);
+  // Borrows the caller's device; throws lerf::Error when its queue family lacks compute.
+  explicit Context(const ExternalDevice& external);
   ~Context();
   Context(const Context&) = delete;
   Context& operator=(const Context&) = delete;
@@ -56,9 +61,15 @@ class Context {
   std::uint32_t max_push_constants() const { return max_push_constants_; }
   // A memory type index among `bits` with all of `want`, else all of `fallback`; throws when none.
   std::uint32_t memory_type(std::uint32_t bits, VkMemoryPropertyFlags want, VkMemoryPropertyFlags fallback) const;
+  // vkQueueSubmit under the external owner's queue lock (if any).
+  VkResult submit(const VkSubmitInfo& info, VkFence fence) const;
 
  private:
-  Instance instance_;
+  void read_properties();
+
+  std::unique_ptr<Instance> instance_;  // null for a borrowed device
+  bool owned_ = true;
+  std::function<void()> lock_queue_, unlock_queue_;
   VkPhysicalDevice physical_ = VK_NULL_HANDLE;
   VkDevice device_ = VK_NULL_HANDLE;
   VkQueue queue_ = VK_NULL_HANDLE;

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <initializer_list>
 #include <mutex>
@@ -18,6 +19,7 @@
 
 #include "lerf/error.hpp"
 #include "lerf/kernels.hpp"
+#include "lerf/vulkan_device.hpp"
 #include "lerf_spirv.hpp"
 #include "vk_context.hpp"
 
@@ -190,9 +192,27 @@ struct Objects {
   }
 };
 
-class VulkanBackend final : public Backend {
+// Test hook: LERF_VK_TEST_LOSE_DEVICE_AFTER=N makes every submission after the first N of a
+// backend fail as VK_ERROR_DEVICE_LOST would (the device is not touched); -1 when unset.
+long lose_device_after() {
+  const char* v = std::getenv("LERF_VK_TEST_LOSE_DEVICE_AFTER");
+  if (!v || !*v) return -1;
+  char* end = nullptr;
+  long n = std::strtol(v, &end, 10);
+  return end && *end == '\0' && n >= 0 ? n : -1;
+}
+
+class VulkanBackend final : public DeviceBackend {
  public:
-  VulkanBackend(const MethodSetup& setup, int device_index)
+  VulkanBackend(const MethodSetup& setup, int device_index) : VulkanBackend(setup) {
+    init(std::make_shared<Context>(device_index));
+  }
+  VulkanBackend(const MethodSetup& setup, const ExternalDevice& device) : VulkanBackend(setup) {
+    init(std::make_shared<Context>(device));
+  }
+
+ private:
+  explicit VulkanBackend(const MethodSetup& setup)
       : setup_(setup),
         kernel_(is_classical(setup.method) ? kernels::classical_kernel(setup.method, setup.cubic_a)
                                            : kernels::Classical{Method::Nearest, 0.5f, setup.cubic_a}) {
@@ -200,11 +220,16 @@ class VulkanBackend final : public Backend {
       throw Error(std::string(method_name(setup.method)) + " has no Vulkan implementation");
     if (!is_classical(setup.method) && !setup.model)
       throw Error(std::string(method_name(setup.method)) + " needs a model");
-    o_.ctx = std::make_shared<Context>(device_index);
+  }
+
+  void init(std::shared_ptr<Context> ctx) {
+    o_.ctx = std::move(ctx);
     if (o_.ctx->max_push_constants() < kPushBytes) throw Error("Vulkan: device has too few push-constant bytes");
     create_objects();
-    if (setup.model) upload_luts(setup.model->lut);
+    if (setup_.model) upload_luts(setup_.model->lut);
   }
+
+ public:
 
   BackendKind kind() const override { return BackendKind::Vulkan; }
   std::string description() const override {
@@ -214,6 +239,43 @@ class VulkanBackend final : public Backend {
   std::shared_ptr<const PlaneAnalysis> analyse(ConstPlaneView in) override {
     check_plane(in, "input plane");
     std::lock_guard lock(mutex_);
+    return analyse_locked(in);
+  }
+
+  ImageJobResult render_image(const ImageJob& job) override {
+    for (const DeviceImage* im : {&job.in, &job.out}) {
+      if (!im->image) throw Error("Vulkan: null image");
+      if (im->width <= 0 || im->height <= 0 || im->channels < 1 || im->channels > 4)
+        throw Error("Vulkan: image of unsupported size or channel count");
+    }
+    if (job.in.channels != job.out.channels) throw Error("input and output images differ in channel count");
+    if (!job.map.out_to_in.is_finite()) throw Error("coordinate map is not finite");
+    std::lock_guard lock(mutex_);
+    image_job_ = &job;
+    in_layout_ = job.in.layout;
+    struct Reset {
+      const ImageJob*& p;
+      ~Reset() { p = nullptr; }
+    } reset{image_job_};
+    // The planes' sizes only: in image mode no host byte is read or written.
+    static std::uint8_t no_data = 0;
+    const int ch = job.in.channels;
+    PlaneJob pj;
+    pj.in = ConstPlaneView{&no_data, job.in.width, job.in.height, static_cast<std::ptrdiff_t>(job.in.width) * ch, ch};
+    pj.out = PlaneView{&no_data, job.out.width, job.out.height, static_cast<std::ptrdiff_t>(job.out.width) * ch, ch};
+    pj.map = job.map;
+    pj.border = job.border;
+    pj.border_value = job.border_value;
+    if (is_classical(setup_.method)) render_classical(pj);
+    else render_lerf(*analyse_locked(pj.in), pj);
+    ImageJobResult r;
+    r.in = {job.final_layout, VK_ACCESS_TRANSFER_READ_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT};
+    r.out = {job.final_layout, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT};
+    return r;
+  }
+
+ private:
+  std::shared_ptr<const PlaneAnalysis> analyse_locked(ConstPlaneView in) {
     if (is_classical(setup_.method)) {
       auto a = std::make_shared<PlaneAnalysis>();
       a->input_size = in.size();
@@ -249,6 +311,7 @@ class VulkanBackend final : public Backend {
     return a;
   }
 
+ public:
   void render(const PlaneAnalysis& analysis, const PlaneJob& job) override {
     check_plane(job.in, "input plane");
     check_plane(job.out, "output plane");
@@ -493,8 +556,9 @@ class VulkanBackend final : public Backend {
   // Repacks the rows of `in` tightly into the upload staging buffer.
   void upload(ConstPlaneView in) {
     const std::size_t row = static_cast<std::size_t>(in.width) * in.channels;
-    ensure_buffer(staging_in_, o_.ctx, row * in.height, Buffer::Kind::Upload);
     ensure_buffer(input_, o_.ctx, row * in.height, Buffer::Kind::Device);
+    if (image_job_) return;  // copied from the image in record_upload
+    ensure_buffer(staging_in_, o_.ctx, row * in.height, Buffer::Kind::Upload);
     std::uint8_t* dst = staging_in_->mapped();
     if (static_cast<std::size_t>(in.stride) == row) std::memcpy(dst, in.data, row * in.height);
     else
@@ -502,6 +566,7 @@ class VulkanBackend final : public Backend {
   }
 
   void unpack(PlaneView out) {
+    if (image_job_) return;  // copied to the image in record_download
     const std::size_t row = static_cast<std::size_t>(out.width) * out.channels;
     const std::uint8_t* src = staging_out_->mapped();
     if (static_cast<std::size_t>(out.stride) == row) std::memcpy(out.data, src, row * out.height);
@@ -526,6 +591,19 @@ class VulkanBackend final : public Backend {
   static VkDeviceSize words(std::size_t bytes) { return (bytes + 3) & ~std::size_t{3}; }
 
   void record_upload(VkCommandBuffer cmd, std::size_t bytes) {
+    if (image_job_) {
+      const DeviceImage& im = image_job_->in;
+      // Whatever wrote the image before (earlier submissions on this queue, or on another
+      // queue and waited for by the caller) is made visible to the copy.
+      image_barrier(cmd, im.image, in_layout_, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT,
+                    VK_ACCESS_MEMORY_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_READ_BIT);
+      in_layout_ = VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL;
+      VkBufferImageCopy r = image_region(im);
+      vkCmdCopyImageToBuffer(cmd, im.image, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, input_->handle(), 1, &r);
+      barrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+              VK_ACCESS_SHADER_READ_BIT);
+      return;
+    }
     VkBufferCopy r{0, 0, words(bytes)};
     vkCmdCopyBuffer(cmd, staging_in_->handle(), input_->handle(), 1, &r);
     barrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
@@ -535,10 +613,53 @@ class VulkanBackend final : public Backend {
   void record_download(VkCommandBuffer cmd, std::size_t bytes) {
     barrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
             VK_ACCESS_TRANSFER_READ_BIT);
+    if (image_job_) {
+      const ImageJob& j = *image_job_;
+      // The whole output is overwritten: its old content is discarded (UNDEFINED), after
+      // every earlier use of the image on this queue.
+      image_barrier(cmd, j.out.image, VK_IMAGE_LAYOUT_UNDEFINED, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
+                    VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_MEMORY_READ_BIT | VK_ACCESS_MEMORY_WRITE_BIT,
+                    VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT);
+      VkBufferImageCopy r = image_region(j.out);
+      vkCmdCopyBufferToImage(cmd, output_->handle(), j.out.image, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 1, &r);
+      image_barrier(cmd, j.out.image, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, j.final_layout,
+                    VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT,
+                    VK_ACCESS_MEMORY_READ_BIT | VK_ACCESS_MEMORY_WRITE_BIT);
+      if (in_layout_ != j.final_layout) {
+        image_barrier(cmd, j.in.image, in_layout_, j.final_layout, VK_PIPELINE_STAGE_TRANSFER_BIT,
+                      VK_ACCESS_TRANSFER_READ_BIT, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT,
+                      VK_ACCESS_MEMORY_READ_BIT | VK_ACCESS_MEMORY_WRITE_BIT);
+        in_layout_ = j.final_layout;
+      }
+      return;
+    }
     VkBufferCopy r{0, 0, words(bytes)};
     vkCmdCopyBuffer(cmd, output_->handle(), staging_out_->handle(), 1, &r);
     barrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT,
             VK_ACCESS_HOST_READ_BIT);
+  }
+
+  static VkBufferImageCopy image_region(const DeviceImage& im) {
+    VkBufferImageCopy r{};
+    r.imageSubresource = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 0, 1};
+    r.imageExtent = {static_cast<std::uint32_t>(im.width), static_cast<std::uint32_t>(im.height), 1};
+    return r;  // buffer offset 0, rows tightly packed
+  }
+
+  static void image_barrier(VkCommandBuffer cmd, VkImage image, VkImageLayout from, VkImageLayout to,
+                            VkPipelineStageFlags src_stage, VkAccessFlags src, VkPipelineStageFlags dst_stage,
+                            VkAccessFlags dst) {
+    VkImageMemoryBarrier b{};
+    b.sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER;
+    b.srcAccessMask = src;
+    b.dstAccessMask = dst;
+    b.oldLayout = from;
+    b.newLayout = to;
+    b.srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
+    b.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
+    b.image = image;
+    b.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
+    vkCmdPipelineBarrier(cmd, src_stage, dst_stage, 0, 0, nullptr, 0, nullptr, 1, &b);
   }
 
   static void barrier(VkCommandBuffer cmd, VkPipelineStageFlags src_stage, VkAccessFlags src,
@@ -584,6 +705,12 @@ class VulkanBackend final : public Backend {
   template <typename Record>
   void submit(const char* what, Record&& record) {
     if (lost_) throw Error("Vulkan: device " + o_.ctx->name() + " was lost; recreate the engine");
+    if (lose_after_ >= 0 && submits_ >= lose_after_) {
+      lost_ = true;
+      throw Error(std::string("Vulkan: device lost during ") + what + " on " + o_.ctx->name() +
+                  " (simulated by LERF_VK_TEST_LOSE_DEVICE_AFTER)");
+    }
+    ++submits_;
     VkDevice d = o_.ctx->device();
     check(vkResetCommandBuffer(o_.cmd, 0), "vkResetCommandBuffer");
     VkCommandBufferBeginInfo begin{};
@@ -597,7 +724,7 @@ class VulkanBackend final : public Backend {
     si.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;
     si.commandBufferCount = 1;
     si.pCommandBuffers = &o_.cmd;
-    VkResult r = vkQueueSubmit(o_.ctx->queue(), 1, &si, o_.fence);
+    VkResult r = o_.ctx->submit(si, o_.fence);
     if (r == VK_SUCCESS) r = vkWaitForFences(d, 1, &o_.fence, VK_TRUE, UINT64_MAX);
     if (r == VK_ERROR_DEVICE_LOST) {
       lost_ = true;
@@ -613,6 +740,10 @@ class VulkanBackend final : public Backend {
   std::shared_ptr<Recycler> recycler_ = std::make_shared<Recycler>();
   std::mutex mutex_;
   bool lost_ = false;
+  long lose_after_ = lose_device_after();
+  long submits_ = 0;
+  const ImageJob* image_job_ = nullptr;  // set during render_image: planes are device images
+  VkImageLayout in_layout_ = VK_IMAGE_LAYOUT_UNDEFINED;  // the input image's layout while image_job_
 };
 
 }  // namespace
@@ -628,6 +759,10 @@ void download_lerf_analysis(Backend& backend, const PlaneAnalysis& analysis, std
 
 std::unique_ptr<Backend> make_vulkan_backend(const MethodSetup& setup, int device_index) {
   return std::make_unique<vk::VulkanBackend>(setup, device_index);
+}
+
+std::unique_ptr<vk::DeviceBackend> vk::make_vulkan_backend(const MethodSetup& setup, const ExternalDevice& device) {
+  return std::make_unique<vk::VulkanBackend>(setup, device);
 }
 
 }  // namespace lerf

@@ -1,0 +1,294 @@
+#include "lerfvulkan.hpp"
+
+#include "lerf/error.hpp"
+
+#ifdef LERF_GST_VULKAN
+
+// GStreamer 1.22's gstvkqueue.h declares gst_vulkan_queue_run_context_query() outside
+// G_BEGIN_DECLS (C++ would mangle it); gst.h and video.h are already included, so only the
+// vulkan headers are read in this block.
+extern "C" {
+#include <gst/vulkan/vulkan.h>
+}
+
+#include <optional>
+#include <string>
+
+#include "lerf/methods.hpp"
+#include "lerf/model.hpp"
+#include "lerf/vulkan_device.hpp"
+
+GST_DEBUG_CATEGORY_STATIC(lerf_vulkan_debug);
+#define GST_CAT_DEFAULT lerf_vulkan_debug
+
+namespace lerfgst {
+
+namespace {
+
+bool caps_have_image(GstCaps* caps) {
+  if (!caps || gst_caps_is_empty(caps)) return false;
+  GstCapsFeatures* f = gst_caps_get_features(caps, 0);
+  return f && gst_caps_features_contains(f, GST_CAPS_FEATURE_MEMORY_VULKAN_IMAGE);
+}
+
+gboolean find_compute_queue(GstVulkanDevice* device, GstVulkanQueue* queue, gpointer data) {
+  GstVulkanPhysicalDevice* phys = device->physical_device;
+  if (queue->family < phys->n_queue_families &&
+      (phys->queue_family_props[queue->family].queueFlags & VK_QUEUE_COMPUTE_BIT)) {
+    *static_cast<GstVulkanQueue**>(data) = static_cast<GstVulkanQueue*>(gst_object_ref(queue));
+    return FALSE;  // stop
+  }
+  return TRUE;
+}
+
+GstVulkanImageMemory* image_memory(GstBuffer* buf, const char* what) {
+  if (!buf || gst_buffer_n_memory(buf) < 1) throw lerf::Error(std::string(what) + " buffer has no memory");
+  GstMemory* mem = gst_buffer_peek_memory(buf, 0);
+  if (!gst_is_vulkan_image_memory(mem))
+    throw lerf::Error(std::string(what) + " buffer is not Vulkan image memory despite memory:VulkanImage caps");
+  return reinterpret_cast<GstVulkanImageMemory*>(mem);
+}
+
+}  // namespace
+
+struct VulkanPath::Impl {
+  GstVulkanDisplay* display = nullptr;
+  GstVulkanInstance* instance = nullptr;
+  GstVulkanDevice* device = nullptr;
+  GstVulkanQueue* queue = nullptr;
+  bool active = false;
+  GstVideoInfo in_info{}, out_info{};
+  std::unique_ptr<lerf::vk::DeviceBackend> backend;  // on device; destroyed before it
+  std::optional<EngineSettings> built_for;
+
+  void drop_device() {
+    backend.reset();
+    built_for.reset();
+    gst_clear_object(&queue);
+    gst_clear_object(&device);
+  }
+  ~Impl() {
+    drop_device();
+    gst_clear_object(&instance);
+    gst_clear_object(&display);
+  }
+};
+
+VulkanPath::VulkanPath() : impl_(std::make_unique<Impl>()) {
+  static gsize once = 0;
+  if (g_once_init_enter(&once)) {
+    GST_DEBUG_CATEGORY_INIT(lerf_vulkan_debug, "lerfvulkan", 0, "lerf elements on Vulkan device memory");
+    g_once_init_leave(&once, 1);
+  }
+}
+
+VulkanPath::~VulkanPath() = default;
+
+void VulkanPath::set_context(GstElement* element, GstContext* context) {
+  gst_vulkan_handle_set_context(element, context, &impl_->display, &impl_->instance);
+}
+
+bool VulkanPath::query(GstElement* element, GstQuery* query) {
+  if (GST_QUERY_TYPE(query) != GST_QUERY_CONTEXT) return false;
+  return gst_vulkan_handle_context_query(element, query, impl_->display, impl_->instance, impl_->device);
+}
+
+bool VulkanPath::active() const { return impl_->active; }
+
+bool VulkanPath::configure(GstElement* element, GstCaps* incaps, const GstVideoInfo& in_info,
+                           const GstVideoInfo& out_info) {
+  Impl& d = *impl_;
+  d.active = caps_have_image(incaps);
+  d.in_info = in_info;
+  d.out_info = out_info;
+  if (!d.active) return true;
+  if (!gst_vulkan_ensure_element_data(element, &d.display, &d.instance)) {
+    GST_ELEMENT_ERROR(element, RESOURCE, NOT_FOUND, ("Failed to retrieve a Vulkan instance/display"), (nullptr));
+    return false;
+  }
+  if (!d.device && !gst_vulkan_device_run_context_query(element, &d.device)) {
+    GError* err = nullptr;
+    d.device = gst_vulkan_instance_create_device(d.instance, &err);
+    if (!d.device) {
+      GST_ELEMENT_ERROR(element, RESOURCE, NOT_FOUND, ("Failed to create a Vulkan device: %s", err ? err->message : "?"),
+                        (nullptr));
+      g_clear_error(&err);
+      return false;
+    }
+  }
+  if (!d.queue) {
+    // The queue upstream submits to, when it shares one on our device (submission order
+    // then orders its writes before our reads); else any compute queue of the device.
+    GstVulkanQueue* shared = nullptr;
+    if (gst_vulkan_queue_run_context_query(element, &shared) && shared && shared->device == d.device) {
+      GstVulkanQueue* q = nullptr;
+      find_compute_queue(d.device, shared, &q);
+      d.queue = q;
+    }
+    gst_clear_object(&shared);
+    if (!d.queue) gst_vulkan_device_foreach_queue(d.device, find_compute_queue, &d.queue);
+    if (!d.queue) {
+      GST_ELEMENT_ERROR(element, RESOURCE, NOT_FOUND, ("The Vulkan device has no compute queue"), (nullptr));
+      return false;
+    }
+  }
+  GST_INFO_OBJECT(element, "device memory on %s, queue family %u",
+                  d.device->physical_device->properties.deviceName, d.queue->family);
+  return true;
+}
+
+bool VulkanPath::propose_allocation(GstBaseTransform*, GstQuery* query) {
+  GstCaps* caps = nullptr;
+  gboolean need_pool = FALSE;
+  gst_query_parse_allocation(query, &caps, &need_pool);
+  GstVideoInfo info;
+  if (!caps || !gst_video_info_from_caps(&info, caps) || !impl_->device) return false;
+  if (need_pool) {
+    GstBufferPool* pool = gst_vulkan_image_buffer_pool_new(impl_->device);
+    GstStructure* config = gst_buffer_pool_get_config(pool);
+    gst_buffer_pool_config_set_params(config, caps, static_cast<guint>(info.size), 0, 0);
+    if (!gst_buffer_pool_set_config(pool, config)) {
+      gst_object_unref(pool);
+      return false;
+    }
+    gst_query_add_allocation_pool(query, pool, static_cast<guint>(info.size), 0, 0);
+    gst_object_unref(pool);
+  }
+  return true;
+}
+
+bool VulkanPath::decide_allocation(GstBaseTransform* trans, GstQuery* query) {
+  GstCaps* caps = nullptr;
+  gst_query_parse_allocation(query, &caps, nullptr);
+  GstVideoInfo info;
+  if (!caps || !gst_video_info_from_caps(&info, caps) || !impl_->device) return false;
+  GstBufferPool* pool = nullptr;
+  guint size = static_cast<guint>(info.size), min = 0, max = 0;
+  const bool update = gst_query_get_n_allocation_pools(query) > 0;
+  if (update) {
+    gst_query_parse_nth_allocation_pool(query, 0, &pool, &size, &min, &max);
+    // Only a pool of device images on our device will do.
+    if (pool && (!GST_IS_VULKAN_IMAGE_BUFFER_POOL(pool) || GST_VULKAN_IMAGE_BUFFER_POOL(pool)->device != impl_->device))
+      gst_clear_object(&pool);
+  }
+  if (!pool) pool = gst_vulkan_image_buffer_pool_new(impl_->device);
+  size = std::max(size, static_cast<guint>(info.size));
+  GstStructure* config = gst_buffer_pool_get_config(pool);
+  gst_buffer_pool_config_set_params(config, caps, size, min, max);
+  if (!gst_buffer_pool_set_config(pool, config)) {
+    GST_WARNING_OBJECT(trans, "the Vulkan image pool refused its configuration");
+    gst_object_unref(pool);
+    return false;
+  }
+  if (update) gst_query_set_nth_allocation_pool(query, 0, pool, size, min, max);
+  else gst_query_add_allocation_pool(query, pool, size, min, max);
+  gst_object_unref(pool);
+  return true;
+}
+
+void VulkanPath::render(const EngineSettings& s, GstBuffer* in, GstBuffer* out, const lerf::CoordinateMap& luma_map,
+                        const Rect& out_rect, lerf::Border border, bool transparent) {
+  Impl& d = *impl_;
+  if (!d.device || !d.queue) throw lerf::Error("no Vulkan device negotiated");
+  if (s.backend == lerf::BackendKind::Cpu)
+    throw lerf::Error(
+        "backend=cpu cannot process memory:VulkanImage; use backend=auto or vulkan, or vulkandownload before the element");
+  if (!d.backend || !d.built_for || !(*d.built_for == s)) {
+    d.backend.reset();
+    d.built_for.reset();
+    if (!lerf::method_implemented(s.method))
+      throw lerf::Error("method " + std::string(lerf::method_name(s.method)) + " is not implemented yet");
+    lerf::MethodSetup setup;
+    setup.method = s.method;
+    if (lerf::method_needs_model(s.method))
+      setup.model =
+          std::make_shared<lerf::Model>(lerf::load_model(s.method, lerf::find_model_dir(s.method, s.model_dir)));
+    lerf::vk::ExternalDevice e;
+    e.instance = d.device->instance->instance;
+    e.physical_device = gst_vulkan_device_get_physical_device(d.device);
+    e.device = d.device->device;
+    e.queue_family = d.queue->family;
+    e.queue = d.queue->queue;
+    GstVulkanQueue* q = d.queue;
+    e.lock_queue = [q] { gst_vulkan_queue_submit_lock(q); };
+    e.unlock_queue = [q] { gst_vulkan_queue_submit_unlock(q); };
+    d.backend = lerf::vk::make_vulkan_backend(setup, e);
+    d.built_for = s;
+  }
+  GstVulkanImageMemory* im = image_memory(in, "input");
+  GstVulkanImageMemory* om = image_memory(out, "output");
+  if (!(om->usage & VK_IMAGE_USAGE_TRANSFER_DST_BIT) || !(im->usage & VK_IMAGE_USAGE_TRANSFER_SRC_BIT))
+    throw lerf::Error("Vulkan images without transfer usage (input needs TRANSFER_SRC, output TRANSFER_DST)");
+  // Writes submitted by upstream on another queue: wait for them (the same queue orders them).
+  GstVulkanQueue* producer = im->barrier.parent.queue;
+  if (producer && producer != d.queue) {
+    gst_vulkan_queue_submit_lock(producer);
+    vkQueueWaitIdle(producer->queue);
+    gst_vulkan_queue_submit_unlock(producer);
+  }
+
+  lerf::vk::ImageJob job;
+  job.in = {im->image,
+            GST_VIDEO_INFO_WIDTH(&d.in_info),
+            GST_VIDEO_INFO_HEIGHT(&d.in_info),
+            4,
+            im->barrier.image_layout,
+            im->barrier.parent.access_flags,
+            im->barrier.parent.pipeline_stages};
+  job.out = {om->image,
+             GST_VIDEO_INFO_WIDTH(&d.out_info),
+             GST_VIDEO_INFO_HEIGHT(&d.out_info),
+             4,
+             om->barrier.image_layout,
+             om->barrier.parent.access_flags,
+             om->barrier.parent.pipeline_stages};
+  job.map = luma_map;
+  job.border = border;
+  job.border_value = plane_black(d.out_info, 0, transparent);
+  const bool full = out_rect.x == 0 && out_rect.y == 0 && out_rect.width == job.out.width &&
+                    out_rect.height == job.out.height;
+  if (!full) {
+    // Borders (add-borders): the picture's map shifted into the rectangle, black outside it.
+    job.map.out_to_in = luma_map.out_to_in * lerf::Matrix3::affine_axes(1, -out_rect.x, 1, -out_rect.y);
+    job.border = lerf::Border::Constant;
+  }
+  job.final_layout = VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL;
+  lerf::vk::ImageJobResult r = d.backend->render_image(job);
+  // The state the next user of each image makes its barrier from (the work has completed).
+  im->barrier.image_layout = r.in.layout;
+  im->barrier.parent.access_flags = r.in.access;
+  im->barrier.parent.pipeline_stages = r.in.stage;
+  om->barrier.image_layout = r.out.layout;
+  om->barrier.parent.access_flags = r.out.access;
+  om->barrier.parent.pipeline_stages = r.out.stage;
+}
+
+void VulkanPath::stop() {
+  impl_->drop_device();
+  impl_->active = false;
+}
+
+}  // namespace lerfgst
+
+#else  // !LERF_GST_VULKAN: system memory only
+
+namespace lerfgst {
+
+struct VulkanPath::Impl {};
+VulkanPath::VulkanPath() = default;
+VulkanPath::~VulkanPath() = default;
+void VulkanPath::set_context(GstElement*, GstContext*) {}
+bool VulkanPath::query(GstElement*, GstQuery*) { return false; }
+bool VulkanPath::configure(GstElement*, GstCaps*, const GstVideoInfo&, const GstVideoInfo&) { return true; }
+bool VulkanPath::active() const { return false; }
+bool VulkanPath::propose_allocation(GstBaseTransform*, GstQuery*) { return false; }
+bool VulkanPath::decide_allocation(GstBaseTransform*, GstQuery*) { return false; }
+void VulkanPath::render(const EngineSettings&, GstBuffer*, GstBuffer*, const lerf::CoordinateMap&, const Rect&,
+                        lerf::Border, bool) {
+  throw lerf::Error("this build has no Vulkan device-memory support");
+}
+void VulkanPath::stop() {}
+
+}  // namespace lerfgst
+
+#endif
