@@ -274,7 +274,11 @@ void install_engine_properties(GObjectClass* klass) {
                         method_get_type(), static_cast<gint>(lerf::Method::LerfG), flags));
   g_object_class_install_property(
       klass, kPropBackend,
-      g_param_spec_enum("backend", "Backend", "Where the engine runs (vulkan is not built yet)", backend_get_type(),
+      g_param_spec_enum("backend", "Backend",
+                        "Where the engine runs: auto = Vulkan on a GPU (on the pipeline's device for "
+                        "memory:VulkanImage), else the CPU, falling back to the CPU if Vulkan fails mid-stream; "
+                        "cpu; vulkan = any Vulkan device, errors are element errors",
+                        backend_get_type(),
                         static_cast<gint>(lerf::BackendKind::Auto), flags));
   g_object_class_install_property(
       klass, kPropModelDir,

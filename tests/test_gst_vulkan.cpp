@@ -292,6 +292,24 @@ TEST(GstVulkanDeviceMemoryCases, AddBordersAndTransparentWarp) {
   expect_same_frames(got_w, want_w, "warp_transparent");
 }
 
+// Graphics neighbours (render passes sampling our output image, as vulkansink does, and
+// writing our input image) instead of transfers.
+TEST(GstVulkanDeviceMemoryCases, BetweenSamplingElements) {
+  REQUIRE_GST_VULKAN();
+  GstElementFactory* fac = gst_element_factory_find("vulkanimageidentity");
+  if (!fac) GTEST_SKIP() << "GStreamer element vulkanimageidentity is unavailable";
+  gst_object_unref(fac);
+  Result want = run_pipeline(scale_cpu("bicubic"));
+  ASSERT_EQ(want.frames.size(), 3u) << joined(want.errors);
+  Result got = run_pipeline(std::string(kSource) +
+                            " ! vulkanupload ! vulkanimageidentity ! lerfscale name=probe backend=vulkan "
+                            "method=bicubic ! video/x-raw(memory:VulkanImage),width=128,height=96 ! "
+                            "vulkanimageidentity ! vulkandownload ! video/x-raw,format=BGRA ! appsink name=sink "
+                            "sync=false");
+  EXPECT_NE(got.caps_seen.find("memory:VulkanImage"), std::string::npos) << got.caps_seen;
+  expect_same_frames(got, want, "between_identity");
+}
+
 TEST(GstVulkanDeviceMemoryCases, CpuBackendOnDeviceMemoryIsAClearError) {
   REQUIRE_GST_VULKAN();
   Result got = run_pipeline(on_device("lerfscale backend=cpu method=bilinear", ",width=128,height=96"));
