@@ -12,6 +12,12 @@ import os
 import subprocess
 import sys
 
+TRAINING_DATA = ("40 photographs from Debian 12 wallpaper packages (lomiri-wallpapers-16.04 (15), "
+                 "lomiri-wallpapers-20.04 Kleiber + Infinite-Sea, mate-backgrounds nature/ (12), "
+                 "plasma-workspace-wallpapers 2560x1600 photos (11)), downsampled by max(2, longer side "
+                 "/ 1000) with the antialiased MATLAB bicubic; 37 for training, 3 held out for validation "
+                 "(Path, greentock, friends); LR by the engine's matlab_imresize; tools/train/prepare_data.sh")
+
 # OpenCV INTER_LANCZOS4 on the shared pairs (methods.md section 0), for the comparison table.
 OPENCV_LANCZOS4 = {"Set5": {"x2": 34.45, "x3": 30.91, "x4": 28.89}, "Set14": {"x2": 30.87, "x3": 27.98, "x4": 26.36}}
 
@@ -38,7 +44,8 @@ def main():
     ap.add_argument("--scales", default="2,3,4,1.5,2.5,3.5")
     ap.add_argument("--reference", default="", help="folder with the authors' <method>/ LUTs (comparison only)")
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--recipe", default="", help="JSON file with the training recipe/wall times to embed")
+    ap.add_argument("--train-log", default="", help="train_log.json written by train.py (recipe, wall time)")
+    ap.add_argument("--prep-seconds", type=float, default=0, help="wall time of prepare_data.sh, recorded")
     ap.add_argument("--table", default="", help="also write a markdown results table here")
     args = ap.parse_args()
 
@@ -57,9 +64,32 @@ def main():
         with open(meta_path) as f:
             meta = json.load(f)
     recipe = {}
-    if args.recipe and os.path.exists(args.recipe):
-        with open(args.recipe) as f:
-            recipe = json.load(f)
+    if args.train_log and os.path.exists(args.train_log):
+        with open(args.train_log) as f:
+            tl = json.load(f)
+        a = tl["args"]
+        recipe = {
+            "training_data": TRAINING_DATA,
+            "recipe": {
+                "design": "LUT entries trained directly (no network): the forward pass is the engine's "
+                          "inference (4-simplex interpolation of the int8 tables, stage-1 round/clip and "
+                          "stage-2 h = round(clip(sum/12+127,0,255))/255 with straight-through rounding, "
+                          "2x2 steerable kernels of kernels.inc, edge clamping), tools/train/lerf_torch.py",
+                "init": "stage 1 identity (each of the 12 lookups returns anchor/4); stage 2 constant "
+                        + ("(rho 0, sigma 2.1: bilinear-like)" if args.method == "lerf-g" else "(a = 1: bilinear)"),
+                "iterations": a["iters"], "batch": a["batch"], "lr_patch": a["patch"],
+                "channel": "one random colour channel per crop; flips and transposition",
+                "scales": "random per batch among 1.5, 2, 2.5, 3, 3.5, 4, 2x3, 3x2, 2x4, 4x2, 3x4, 4x3",
+                "loss": "MSE to the HR crop",
+                "optimiser": f"Adam (beta1 {a.get('beta1', 0.9)}, beta2 0.99), cosine {a['lr']} -> {a['lr_end']} "
+                             "LUT units per step",
+                "quantisation": f"float entries for the first {a['quant_from']:.0%} of the iterations, then "
+                                "int8 rounding in the forward pass (straight-through) = the exported tables",
+                "threads": a["threads"], "seed": a["seed"],
+                "wall_seconds": {"prepare_data": round(args.prep_seconds), "train": tl["train_seconds"]},
+                "validation_psnr_y_heldout": tl.get("val_log", []),
+            },
+        }
     kind = "steerable Gaussian (rho, sigma_x, sigma_y)" if args.method == "lerf-g" else "amplified linear (a)"
     meta.update({
         "method": args.method,
