@@ -2,6 +2,8 @@
 // with GStreamer's videoscale and OpenCV's cv::resize on the same frames in the same run
 // (ratios are what to compare on a noisy shared machine). See docs/PERFORMANCE.md.
 #include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -96,18 +98,30 @@ long current_rss_kb() {
   return resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
-// Times fn(frame index) over `frames` frames `repeat` times after `warmup` calls; median ms.
+double cpu_now_ms() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+// Times fn(frame index) over `frames` frames `repeat` times after `warmup` calls: median wall
+// ms, and CPU ms of the whole process (all threads) per frame, the figure that a machine
+// shared with other jobs disturbs least.
+struct Timing {
+  double ms = 0, cpu_ms = 0;
+};
 template <typename Fn>
-double time_frames(int frames, int warmup, int repeat, Fn&& fn) {
+Timing time_frames(int frames, int warmup, int repeat, Fn&& fn) {
   for (int i = 0; i < warmup; ++i) fn(i % frames);
   std::vector<double> ms;
+  const double cpu0 = cpu_now_ms();
   for (int r = 0; r < repeat; ++r)
     for (int i = 0; i < frames; ++i) {
       auto t0 = Clock::now();
       fn(i);
       ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
     }
-  return median(ms);
+  return {median(ms), (cpu_now_ms() - cpu0) / static_cast<double>(ms.size())};
 }
 
 struct EngineRunner {
@@ -275,11 +289,11 @@ int main(int argc, char** argv) {
       std::printf("\n## %s (%dx%d -> %dx%d)\n", c.name.c_str(), c.in.width, c.in.height, c.out.width,
                   c.out.height);
       if (memory_frames == 0)
-        std::printf("%-9s %-8s %10s %8s %14s %10s %12s %10s\n", "method", "backend", "ms/frame", "fps",
-                    "videoscale", "ratio", "cv::resize", "ratio");
-      std::map<std::string, double> vs_ms;  // videoscale per method name
+        std::printf("%-9s %-8s %10s %8s %14s %10s %12s %10s   %s\n", "method", "backend", "ms/frame", "fps",
+                    "videoscale", "ratio", "cv::resize", "ratio", "CPU ms/frame: ours, videoscale, ratio");
+      std::map<std::string, Timing> vs_ms;  // videoscale per method name
       for (Method m : methods) {
-        double vs = 0, cvms = 0;
+        Timing vst, cvt;
         const std::string vsm = videoscale_method(m);
 #ifdef LERF_BENCH_GST
         if (!no_gst && memory_frames == 0) {
@@ -287,12 +301,12 @@ int main(int argc, char** argv) {
             GstScale g(c.in, c.out, vsm, threads);
             vs_ms[vsm] = time_frames(frames, warmup, repeat, [&](int i) { g.run(in[i]); });
           }
-          vs = vs_ms[vsm];
+          vst = vs_ms[vsm];
         }
 #endif
         if (!no_opencv && memory_frames == 0 && is_classical(m)) {
           cv::Mat o[3];
-          cvms = time_frames(frames, warmup, repeat, [&](int i) {
+          cvt = time_frames(frames, warmup, repeat, [&](int i) {
             for (int p = 0; p < 3; ++p) {
               PlaneView ip = in[i].plane(p), op = out.plane(p);
               cv::Mat src(ip.height, ip.width, CV_8UC1, ip.data, ip.stride);
@@ -339,7 +353,8 @@ int main(int argc, char** argv) {
           }
           const bool slow = b != "cpu";
           const int nf = slow ? std::min(frames, slow_frames) : frames;
-          double ms = time_frames(nf, slow ? 1 : warmup, slow ? 1 : repeat, [&](int i) { r.engine->run(jobs[i]); });
+          const Timing t = time_frames(nf, slow ? 1 : warmup, slow ? 1 : repeat, [&](int i) { r.engine->run(jobs[i]); });
+          const double ms = t.ms, vs = vst.ms, cvms = cvt.ms;
           char vs_txt[32] = "-", vs_ratio[32] = "-", cv_txt[32] = "-", cv_ratio[32] = "-";
           if (vs > 0) {
             std::snprintf(vs_txt, sizeof vs_txt, "%.2f (%s)", vs, vsm == "nearest-neighbour" ? "nn" : vsm.c_str());
@@ -349,12 +364,16 @@ int main(int argc, char** argv) {
             std::snprintf(cv_txt, sizeof cv_txt, "%.2f", cvms);
             std::snprintf(cv_ratio, sizeof cv_ratio, "%.2fx", ms / cvms);
           }
-          std::printf("%-9s %-8s %10.2f %8.1f %14s %10s %12s %10s\n", std::string(method_name(m)).c_str(),
-                      b.c_str(), ms, 1000.0 / ms, vs_txt, vs_ratio, cv_txt, cv_ratio);
+          char cpu_txt[64] = "";
+          if (vst.cpu_ms > 0)
+            std::snprintf(cpu_txt, sizeof cpu_txt, "%.2f, %.2f, %.2fx", t.cpu_ms, vst.cpu_ms, t.cpu_ms / vst.cpu_ms);
+          std::printf("%-9s %-8s %10.2f %8.1f %14s %10s %12s %10s   %s\n", std::string(method_name(m)).c_str(),
+                      b.c_str(), ms, 1000.0 / ms, vs_txt, vs_ratio, cv_txt, cv_ratio, cpu_txt);
           std::fflush(stdout);
           results.push_back({{"case", c.name}, {"method", method_name(m)}, {"backend", b},
-                             {"ms", ms}, {"videoscale_method", vsm}, {"videoscale_ms", vs},
-                             {"opencv_ms", cvms}, {"threads", threads}});
+                             {"ms", ms}, {"cpu_ms", t.cpu_ms}, {"videoscale_method", vsm}, {"videoscale_ms", vs},
+                             {"videoscale_cpu_ms", vst.cpu_ms}, {"opencv_ms", cvms}, {"opencv_cpu_ms", cvt.cpu_ms},
+                             {"threads", threads}});
         }
       }
     }

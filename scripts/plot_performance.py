@@ -4,6 +4,7 @@
 Usage: scripts/plot_performance.py BENCH_JSON EVAL_DIR OUT_PNG
   BENCH_JSON  lerf-bench --json output (the 540p->1080p case, backend cpu is plotted)
   EVAL_DIR    holds eval_<method>.json from `lerf eval --dataset Set14 --scales 2 --json`
+              (and optionally ours_<method>.json: learned methods with --model-dir models)
 """
 import json
 import pathlib
@@ -21,21 +22,31 @@ def main() -> None:
     ms = {r["method"]: r["ms"] for r in bench["results"]
           if r.get("case") == "540p->1080p" and r.get("backend") == "cpu" and "ms" in r}
     points = []
-    for method, t in ms.items():
-        f = eval_dir / f"eval_{method}.json"
-        if not f.exists():
-            continue
-        e = json.loads(f.read_text())
-        learned = method.startswith("lerf")
-        label = method + (" (authors' LUTs)" if learned and "lerf-official" in e.get("model_dir", "") else "")
-        points.append((t, e["results"][0]["psnr_y"], label, learned))
+    # eval_<method>.json: the main evaluation; ours_<method>.json (optional): the same learned
+    # method with this project's own models/ (plotted at the same speed: same LUT sizes).
+    for prefix in ("eval", "ours"):
+        for method, t in ms.items():
+            f = eval_dir / f"{prefix}_{method}.json"
+            if not f.exists():
+                continue
+            e = json.loads(f.read_text())
+            learned = method.startswith("lerf")
+            model_dir = e.get("model_dir", "")
+            label = method
+            if learned and "lerf-official" in model_dir:
+                label += " (authors' LUTs)"
+            elif learned:
+                label += " (our models/, interim)"
+            points.append((t, e["results"][0]["psnr_y"], label, learned, prefix == "ours"))
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
-    for t, psnr, label, learned in points:
-        ax.scatter(t, psnr, s=60, marker="*" if learned else "o", color="tab:red" if learned else "tab:blue")
-        ax.annotate(label, (t, psnr), textcoords="offset points", xytext=(6, -4), fontsize=8)
+    for t, psnr, label, learned, ours in points:
+        color = "tab:green" if ours else ("tab:red" if learned else "tab:blue")
+        ax.scatter(t, psnr, s=60, marker="*" if learned else "o", color=color)
+        ax.annotate(label, (t, psnr), textcoords="offset points", xytext=(7, -10 if ours else 1), fontsize=8,
+                    color=color if learned else "black")
     ax.set_xscale("log")
-    ax.margins(x=0.35)
-    ax.set_xlabel(f"CPU ms/frame, 540p -> 1080p I420, {bench['threads']} threads ({bench['simd_target']}), log scale")
+    ax.margins(x=0.3)
+    ax.set_xlabel(f"ms/frame (wall clock), CPU backend, 540p -> 1080p I420, {bench['threads']} threads ({bench['simd_target']}), log scale")
     ax.set_ylabel("PSNR-Y (dB), Set14 x2")
     ax.set_title("lerfscale: quality against speed (CPU backend)")
     ax.grid(True, which="both", alpha=0.3)
