@@ -367,6 +367,37 @@ TEST(StreamCaps, InputResolutionChangesSeveralTimesAndOutputFollows) {
   }
 }
 
+// The input format changes mid-stream too (size fixed downstream): the output follows it.
+TEST(StreamCaps, InputFormatChangesMidStream) {
+  Pipeline pl("appsrc name=src format=time ! lerfscale method=lanczos ! video/x-raw,width=45,height=30 ! appsink "
+              "name=sink sync=false");
+  ASSERT_TRUE(pl);
+  Obj src(pl.get("src")), sink(pl.get("sink"));
+  ASSERT_TRUE(pl.set_state(GST_STATE_PLAYING));
+  const GstVideoFormat formats[] = {GST_VIDEO_FORMAT_I420, GST_VIDEO_FORMAT_NV12, GST_VIDEO_FORMAT_RGBA,
+                                    GST_VIDEO_FORMAT_GRAY8, GST_VIDEO_FORMAT_Y444, GST_VIDEO_FORMAT_I420};
+  std::vector<std::pair<GstVideoInfo, Planes>> inputs;
+  for (std::size_t i = 0; i < std::size(formats); ++i) {
+    std::string caps = caps_of(formats[i], 30, 20);
+    GstVideoInfo info = info_from(caps);
+    GstBuffer* buf = make_buffer(info, static_cast<int>(i), i * GST_SECOND / 30);
+    inputs.emplace_back(info, planes_of(info, buf));
+    ASSERT_EQ(gst_app_src_push_sample(GST_APP_SRC(src.e), sample_of(buf, caps)), GST_FLOW_OK);
+  }
+  gst_app_src_end_of_stream(GST_APP_SRC(src.e));
+  ASSERT_EQ(pl.wait_eos(), "");
+  Samples out;
+  drain(sink, out);
+  ASSERT_EQ(out.size(), inputs.size());
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    SCOPED_TRACE(gst_video_format_to_string(formats[i]));
+    Frame f = frame_of(out[i]);
+    EXPECT_EQ(GST_VIDEO_INFO_FORMAT(&f.info), formats[i]);
+    EXPECT_EQ(f.info.width, 45);
+    EXPECT_EQ(f.planes, expected_scale(lerf::Method::Lanczos, inputs[i].first, inputs[i].second, f.info));
+  }
+}
+
 // The caps property of the capsfilter after lerfscale changes while PLAYING, between frames:
 // the next frame comes out at the new size (including a passthrough size and back).
 TEST(StreamCaps, CapsfilterChangedWhilePlayingRenegotiatesTheOutput) {
@@ -816,6 +847,47 @@ TEST(StreamMemory, TenThousandFramesWithFlatRss) {
   EXPECT_LT(growth, 2048) << "RSS grew by more than 2 MB over 9000 frames";
 }
 
+// The engine is rebuilt at every frame (n-threads and method changed from a pad probe) for
+// 600 frames: rebuilding must not leak. (With backend auto each rebuild also enumerates the
+// Vulkan devices, about 10 ms here, so the run is kept short.)
+TEST(StreamMemory, EngineRebuiltEveryFrameDoesNotLeak) {
+  if (rss_kb() < 0) GTEST_SKIP() << "no VmRSS in /proc/self/status";
+  const int frames = 600;
+  Pipeline pl("videotestsrc num-buffers=" + std::to_string(frames) +
+              " pattern=snow ! video/x-raw,format=I420,width=32,height=24,framerate=30/1 ! lerfscale name=s "
+              "method=bilinear ! video/x-raw,width=48,height=36 ! fakesink name=sink sync=false");
+  ASSERT_TRUE(pl);
+  Obj scale(pl.get("s"));
+  struct Probe {
+    GstElement* scale;
+    std::atomic<int> count{0};
+    std::atomic<long> rss_100{-1}, rss_end{-1};
+  } probe{scale.e};
+  GstPad* pad = gst_element_get_static_pad(scale, "sink");
+  gst_pad_add_probe(
+      pad, GST_PAD_PROBE_TYPE_BUFFER,
+      [](GstPad*, GstPadProbeInfo*, gpointer data) {
+        auto* p = static_cast<Probe*>(data);
+        int n = ++p->count;
+        g_object_set(p->scale, "n-threads", static_cast<guint>(1 + n % 2), nullptr);
+        gst_util_set_object_arg(G_OBJECT(p->scale), "method", n % 3 ? "bilinear" : "bicubic");
+        if (n == 100) p->rss_100 = rss_kb();
+        if (n == 600) p->rss_end = rss_kb();
+        return GST_PAD_PROBE_OK;
+      },
+      &probe, nullptr);
+  gst_object_unref(pad);
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(pl.set_state(GST_STATE_PLAYING));
+  ASSERT_EQ(pl.wait_eos(60 * GST_SECOND), "");
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_EQ(probe.count.load(), frames);
+  long growth = probe.rss_end - probe.rss_100;
+  std::cout << frames << " frames with an engine rebuild each in " << secs << " s; VmRSS after 100 frames "
+            << probe.rss_100 << " kB, after " << frames << " " << probe.rss_end << " kB, growth " << growth << " kB\n";
+  EXPECT_LT(growth, 1024) << "RSS grew by more than 1 MB over 500 engine rebuilds";
+}
+
 // ---------------------------------------------------------------------------------------
 // Strides, offsets and odd sizes
 
@@ -928,6 +1000,93 @@ TEST(StreamStrides, PaddedStridesAndOffsetsReadLikeTightlyPackedInput) {
     gst_harness_teardown(h);
     gst_buffer_pool_set_active(pool, FALSE);
     gst_object_unref(pool);
+  }
+}
+
+// Answers the allocation query of the appsink with a GstVideoBufferPool padded on every
+// side (and GstVideoMeta): lerfscale must then write its output through the meta's strides
+// and offsets.
+GstPadProbeReturn offer_padded_pool(GstPad*, GstPadProbeInfo* info, gpointer) {
+  GstQuery* q = GST_PAD_PROBE_INFO_QUERY(info);
+  if (GST_QUERY_TYPE(q) != GST_QUERY_ALLOCATION) return GST_PAD_PROBE_OK;
+  GstCaps* caps = nullptr;
+  gboolean need_pool = FALSE;
+  gst_query_parse_allocation(q, &caps, &need_pool);
+  GstVideoInfo vinfo;
+  if (!caps || !gst_video_info_from_caps(&vinfo, caps)) return GST_PAD_PROBE_OK;
+  GstBufferPool* pool = gst_video_buffer_pool_new();
+  GstStructure* config = gst_buffer_pool_get_config(pool);
+  gst_buffer_pool_config_set_params(config, caps, static_cast<guint>(GST_VIDEO_INFO_SIZE(&vinfo)), 2, 0);
+  gst_buffer_pool_config_add_option(config, GST_BUFFER_POOL_OPTION_VIDEO_META);
+  gst_buffer_pool_config_add_option(config, GST_BUFFER_POOL_OPTION_VIDEO_ALIGNMENT);
+  GstVideoAlignment align;
+  gst_video_alignment_reset(&align);
+  align.padding_top = 2;
+  align.padding_left = 8;
+  align.padding_right = 14;
+  align.padding_bottom = 4;
+  for (guint p = 0; p < GST_VIDEO_MAX_PLANES; ++p) align.stride_align[p] = 63;
+  gst_buffer_pool_config_set_video_alignment(config, &align);
+  gst_buffer_pool_set_config(pool, config);
+  gst_query_add_allocation_pool(q, pool, static_cast<guint>(GST_VIDEO_INFO_SIZE(&vinfo)), 2, 0);
+  gst_query_add_allocation_meta(q, GST_VIDEO_META_API_TYPE, nullptr);
+  gst_object_unref(pool);
+  return GST_PAD_PROBE_HANDLED;
+}
+
+// Scales one frame through a pipeline; with padded, downstream offers a padded pool.
+// Returns the output frame and whether its buffer had padded strides or offsets.
+Frame scale_once(const std::string& in_caps, const std::string& scaler, const std::string& out_caps, int seed,
+                 bool padded, bool* was_padded) {
+  Frame f;
+  Pipeline pl("appsrc name=src format=time caps=\"" + in_caps + "\" ! " + scaler + " ! " + out_caps +
+              " ! appsink name=sink sync=false");
+  if (!pl) return f;
+  Obj src(pl.get("src")), sink(pl.get("sink"));
+  if (padded) {
+    GstPad* pad = gst_element_get_static_pad(sink, "sink");
+    gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM, offer_padded_pool, nullptr, nullptr);
+    gst_object_unref(pad);
+  }
+  EXPECT_TRUE(pl.set_state(GST_STATE_PLAYING));
+  GstVideoInfo in = info_from(in_caps);
+  gst_app_src_push_buffer(GST_APP_SRC(src.e), make_buffer(in, seed));
+  gst_app_src_end_of_stream(GST_APP_SRC(src.e));
+  EXPECT_EQ(pl.wait_eos(), "");
+  Samples outs;
+  drain(sink, outs);
+  EXPECT_EQ(outs.size(), 1u);
+  if (outs.size() != 1) return f;
+  f = frame_of(outs[0]);
+  GstVideoMeta* meta = gst_buffer_get_video_meta(gst_sample_get_buffer(outs[0]));
+  *was_padded = meta && (meta->offset[0] != 0 || meta->stride[0] != GST_VIDEO_INFO_PLANE_STRIDE(&f.info, 0));
+  return f;
+}
+
+TEST(StreamStrides, PaddedDownstreamPoolIsWrittenThroughItsStrides) {
+  struct Case {
+    GstVideoFormat format;
+    int in_w, in_h;
+    const char* scaler;
+    const char* out_caps;
+  };
+  for (Case c : {Case{GST_VIDEO_FORMAT_I420, 33, 17, "lerfscale method=bilinear add-borders=false",
+                      "video/x-raw,width=50,height=31"},
+                 Case{GST_VIDEO_FORMAT_I420, 40, 30, "lerfscale method=bicubic",
+                      "video/x-raw,width=80,height=40,pixel-aspect-ratio=1/1"},
+                 Case{GST_VIDEO_FORMAT_RGBA, 40, 30, "lerfscale method=lanczos",
+                      "video/x-raw,width=30,height=40,pixel-aspect-ratio=1/1"},
+                 Case{GST_VIDEO_FORMAT_NV12, 33, 17, "lerfwarp method=bilinear matrix=\"<1.0,0.2,3.0, 0.0,1.0,-2.0, "
+                                                     "0.0,0.0,1.0>\"", "video/x-raw,width=41,height=23"}}) {
+    std::string in_caps = caps_of(c.format, c.in_w, c.in_h);
+    SCOPED_TRACE(in_caps + " ! " + c.scaler + " ! " + c.out_caps);
+    bool tight_padded = true, padded = false;
+    Frame tight = scale_once(in_caps, c.scaler, c.out_caps, 21, false, &tight_padded);
+    Frame pooled = scale_once(in_caps, c.scaler, c.out_caps, 21, true, &padded);
+    EXPECT_FALSE(tight_padded);
+    EXPECT_TRUE(padded) << "the padded pool was not used";
+    ASSERT_FALSE(tight.planes.empty());
+    EXPECT_EQ(pooled.planes, tight.planes);
   }
 }
 
@@ -1115,6 +1274,40 @@ TEST(StreamModels, DamagedSyntheticModelIsAnErrorNamingTheFile) {
   fs::create_directories(dir);
   for (const char* name : kLutFiles) write_zero_lut(dir / name, std::string(name).find("_s1_") != std::string::npos ? 1 : 3);
   expect_damaged_models_fail_cleanly(dir);
+}
+
+// A damaged model chosen while PLAYING: the frames before it come out, then an error naming
+// the file, and nothing after it.
+TEST(StreamModels, SwitchingToADamagedModelWhilePlayingStopsCleanly) {
+  TempDir tmp("switch");
+  fs::path dir = tmp.path / "lerf-g";
+  fs::create_directories(dir);
+  for (const char* name : kLutFiles) write_zero_lut(dir / name, std::string(name).find("_s1_") != std::string::npos ? 1 : 3);
+  fs::resize_file(dir / "LUTft_s2_tr0.npy", 1000);
+  const std::string in_caps = caps_of(GST_VIDEO_FORMAT_I420, 32, 24);
+  Pipeline pl("appsrc name=src format=time caps=\"" + in_caps +
+              "\" ! lerfscale name=s method=bilinear ! video/x-raw,width=64,height=48 ! appsink name=sink sync=false");
+  ASSERT_TRUE(pl);
+  Obj src(pl.get("src")), sink(pl.get("sink")), scale(pl.get("s"));
+  ASSERT_TRUE(pl.set_state(GST_STATE_PLAYING));
+  GstVideoInfo in = info_from(in_caps);
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_EQ(gst_app_src_push_buffer(GST_APP_SRC(src.e), make_buffer(in, i, i * GST_SECOND / 30)), GST_FLOW_OK);
+    GstSample* s = gst_app_sink_try_pull_sample(GST_APP_SINK(sink.e), 10 * GST_SECOND);
+    ASSERT_NE(s, nullptr);
+    gst_sample_unref(s);
+  }
+  g_object_set(scale.e, "model-dir", dir.c_str(), nullptr);
+  gst_util_set_object_arg(G_OBJECT(scale.e), "method", "lerf-g");
+  for (int i = 2; i < 5; ++i) gst_app_src_push_buffer(GST_APP_SRC(src.e), make_buffer(in, i, i * GST_SECOND / 30));
+  gst_app_src_end_of_stream(GST_APP_SRC(src.e));
+  std::string error = pl.wait_eos();
+  EXPECT_EQ(error.rfind("s: ", 0), 0u) << error;
+  EXPECT_NE(error.find((dir / "LUTft_s2_tr0.npy").string()), std::string::npos) << error;
+  EXPECT_NE(error.find("truncated"), std::string::npos) << error;
+  Samples rest;
+  drain(sink, rest);
+  EXPECT_EQ(rest.size(), 0u) << "no frame after the broken model";
 }
 
 // ---------------------------------------------------------------------------------------
