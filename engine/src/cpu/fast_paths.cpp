@@ -214,8 +214,39 @@ void FastCpu::render_classical(const kernels::Classical& kernel, const PlaneJob&
     ensure(band.ring, p.ring * p.stride, allocations_);
     ensure(band.tags, p.ring, allocations_);
     ensure(band.rows, p.vtaps, allocations_);
+    if (kernel.method == Method::Nearest)
+      ensure(band.bytes, static_cast<std::size_t>(p.in_w) * p.ch + 2 * simd::kMaxLanes, allocations_);
   }
   const bool constant = job.border == Border::Constant;
+  auto border_fixup = [&](int oy, std::uint8_t* out) {
+    if (constant)
+      for (int ox = 0; ox < p.out_w; ++ox)
+        if (!p.ty.inside[oy] || !p.tx.inside[ox])
+          for (int c = 0; c < p.ch; ++c) out[ox * p.ch + c] = job.border_value[c];
+  };
+  if (kernel.method == Method::Nearest) {
+    // One tap of weight 1: the float passes reproduce the sample exactly, so copying bytes is
+    // bit-exact; an output row equal to the previous one's source row is a row copy.
+    pool.parallel_for(nb, [&](int b0, int b1) {
+      for (int b = b0; b < b1; ++b) {
+        const int y0 = static_cast<int>(static_cast<long long>(p.out_h) * b / nb);
+        const int y1 = static_cast<int>(static_cast<long long>(p.out_h) * (b + 1) / nb);
+        for (int oy = y0; oy < y1; ++oy) {
+          std::uint8_t* out = job.out.row(oy);
+          if (oy > y0 && p.vidx[oy] == p.vidx[oy - 1] && p.ty.inside[oy] == p.ty.inside[oy - 1]) {
+            std::memcpy(out, job.out.row(oy - 1), p.row_len);
+            continue;
+          }
+          // The source row, copied where the permutes may read past its end.
+          std::uint8_t* src = bs[b].bytes.data();
+          std::memcpy(src, job.in.row(p.vidx[oy]), static_cast<std::size_t>(p.in_w) * p.ch);
+          simd::nearest_row(src, p.hoff.data(), p.hbase.data(), p.hlocal.data(), p.row_len, out);
+          border_fixup(oy, out);
+        }
+      }
+    });
+    return;
+  }
   pool.parallel_for(nb, [&](int b0, int b1) {
     for (int b = b0; b < b1; ++b) {
       Band& band = bs[b];
@@ -238,10 +269,7 @@ void FastCpu::render_classical(const kernels::Classical& kernel, const PlaneJob&
         }
         std::uint8_t* out = job.out.row(oy);
         simd::vertical_pass(band.rows.data(), wt, p.vtaps, p.row_len, out);
-        if (constant)
-          for (int ox = 0; ox < p.out_w; ++ox)
-            if (!p.ty.inside[oy] || !p.tx.inside[ox])
-              for (int c = 0; c < p.ch; ++c) out[ox * p.ch + c] = job.border_value[c];
+        border_fixup(oy, out);
       }
     }
   });
@@ -352,10 +380,20 @@ void FastCpu::lut_stage(ConstPlaneView in, int channel, LerfAnalysis& out, Threa
         simd::lut_row(args);
         std::uint32_t* packed = out.packed.data() + static_cast<std::size_t>(y) * w * ch + channel;
         std::uint8_t* hyper = out.hyper.data() + static_cast<std::size_t>(y) * w * ch * outputs + channel * outputs;
-        for (int x = 0; x < w; ++x) {
-          const std::uint32_t word = args.out_words[x];
-          packed[x * ch] = word;
-          for (int k = 0; k < outputs; ++k) hyper[x * ch * outputs + k] = static_cast<std::uint8_t>(word >> (8 * k));
+        if (ch == 1 && outputs == 3) {
+          std::memcpy(packed, args.out_words, w * sizeof(std::uint32_t));
+          for (int x = 0; x < w; ++x) {
+            const std::uint32_t word = args.out_words[x];
+            hyper[3 * x] = static_cast<std::uint8_t>(word);
+            hyper[3 * x + 1] = static_cast<std::uint8_t>(word >> 8);
+            hyper[3 * x + 2] = static_cast<std::uint8_t>(word >> 16);
+          }
+        } else {
+          for (int x = 0; x < w; ++x) {
+            const std::uint32_t word = args.out_words[x];
+            packed[x * ch] = word;
+            for (int k = 0; k < outputs; ++k) hyper[x * ch * outputs + k] = static_cast<std::uint8_t>(word >> (8 * k));
+          }
         }
       }
     }

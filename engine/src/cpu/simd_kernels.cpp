@@ -98,6 +98,36 @@ void HorizontalPass(const float* HWY_RESTRICT in, const std::int32_t* HWY_RESTRI
   }
 }
 
+// Nearest neighbour, one row: out[i] = in[off[i]], by permutes of 2 vectors of input where
+// the block's base >= 0 (in readable to base + 2 * lanes), else by scalar loads.
+void NearestRow(const std::uint8_t* HWY_RESTRICT in, const std::int32_t* HWY_RESTRICT off,
+                const std::int32_t* HWY_RESTRICT base, const std::int32_t* HWY_RESTRICT local, int n,
+                std::uint8_t* HWY_RESTRICT out, std::uint8_t* HWY_RESTRICT tail) {
+  const DI di;
+  const D8 d8;
+  const int N = static_cast<int>(hn::Lanes(di));
+  for (int i = 0, blk = 0; i < n; i += N, ++blk) {
+    const int b0 = base[blk];
+    std::uint8_t* dst = i + N <= n ? out + i : tail;
+    if (b0 >= 0) {
+      const auto w0 = hn::PromoteTo(di, hn::LoadU(d8, in + b0)), w1 = hn::PromoteTo(di, hn::LoadU(d8, in + b0 + N));
+      const auto idx = hn::LoadU(di, local + i);
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+      const hn::Vec<DI> x{_mm512_permutex2var_epi32(w0.raw, idx.raw, w1.raw)};
+#else
+      const auto sel = hn::IndicesFromVec(di, hn::And(idx, hn::Set(di, N - 1)));
+      const auto x = hn::IfThenElse(hn::Lt(idx, hn::Set(di, N)), hn::TableLookupLanes(w0, sel),
+                                    hn::TableLookupLanes(w1, sel));
+#endif
+      hn::StoreU(hn::DemoteTo(d8, x), d8, dst);
+    } else {
+      for (int j = 0; j < N && i + j < n; ++j) dst[j] = in[off[i + j]];
+    }
+    if (dst == tail)
+      for (int j = 0; i + j < n; ++j) out[i + j] = tail[j];
+  }
+}
+
 void VerticalPass(const float* const* HWY_RESTRICT rows, const float* HWY_RESTRICT w, int taps, int n,
                   std::uint8_t* HWY_RESTRICT out, std::uint8_t* HWY_RESTRICT tail) {
   const DF df;
@@ -325,6 +355,7 @@ namespace lerf::cpu::simd {
 HWY_EXPORT(U8ToF32);
 HWY_EXPORT(HorizontalPass);
 HWY_EXPORT(VerticalPass);
+HWY_EXPORT(NearestRow);
 HWY_EXPORT(LutRow);
 HWY_EXPORT(LerfRow);
 HWY_EXPORT(LanesF32);
@@ -337,6 +368,11 @@ void horizontal_pass(const float* in, const std::int32_t* off, const std::int32_
 void vertical_pass(const float* const* rows, const float* w, int taps, int n, std::uint8_t* out) {
   alignas(64) std::uint8_t tail[kMaxLanes];
   HWY_DYNAMIC_DISPATCH(VerticalPass)(rows, w, taps, n, out, tail);
+}
+void nearest_row(const std::uint8_t* in, const std::int32_t* off, const std::int32_t* base,
+                 const std::int32_t* local, int n, std::uint8_t* out) {
+  alignas(64) std::uint8_t tail[kMaxLanes];
+  HWY_DYNAMIC_DISPATCH(NearestRow)(in, off, base, local, n, out, tail);
 }
 void lut_row(const LutRowArgs& args) { HWY_DYNAMIC_DISPATCH(LutRow)(args); }
 void lerf_row(const LerfRowArgs& args) { HWY_DYNAMIC_DISPATCH(LerfRow)(args); }

@@ -27,6 +27,11 @@ void horizontal_pass(const float* in, const std::int32_t* off, const std::int32_
 // readable up to n rounded up to kMaxLanes.
 void vertical_pass(const float* const* rows, const float* w, int taps, int n, std::uint8_t* out);
 
+// Nearest neighbour, one row: out[i] = in[off[i]] for i in [0, n), with the permute tables of
+// horizontal_pass (int32 lanes = lanes_f32()); in readable up to its largest base + 2 * lanes.
+void nearest_row(const std::uint8_t* in, const std::int32_t* off, const std::int32_t* base,
+                 const std::int32_t* local, int n, std::uint8_t* out);
+
 // One row of a LeRF LUT stage for one channel.
 struct LutRowArgs {
   const std::uint8_t* rows[7];  // rows y-3..y+3 of the edge-padded plane, pointing at x = 0
