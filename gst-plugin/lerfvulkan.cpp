@@ -41,12 +41,45 @@ gboolean find_compute_queue(GstVulkanDevice* device, GstVulkanQueue* queue, gpoi
   return TRUE;
 }
 
-GstVulkanImageMemory* image_memory(GstBuffer* buf, const char* what) {
-  if (!buf || gst_buffer_n_memory(buf) < 1) throw lerf::Error(std::string(what) + " buffer has no memory");
-  GstMemory* mem = gst_buffer_peek_memory(buf, 0);
+// Bytes per texel of the 8-bit colour formats GStreamer uses for the planes of raw video
+// (one image per plane); 0 for any other format.
+int texel_bytes(VkFormat f) {
+  switch (f) {
+    case VK_FORMAT_R8_UNORM:
+    case VK_FORMAT_R8_SRGB: return 1;
+    case VK_FORMAT_R8G8_UNORM:
+    case VK_FORMAT_R8G8_SRGB: return 2;
+    case VK_FORMAT_R8G8B8_UNORM:
+    case VK_FORMAT_R8G8B8_SRGB:
+    case VK_FORMAT_B8G8R8_UNORM:
+    case VK_FORMAT_B8G8R8_SRGB: return 3;
+    case VK_FORMAT_R8G8B8A8_UNORM:
+    case VK_FORMAT_R8G8B8A8_SRGB:
+    case VK_FORMAT_B8G8R8A8_UNORM:
+    case VK_FORMAT_B8G8R8A8_SRGB:
+    case VK_FORMAT_A8B8G8R8_UNORM_PACK32:
+    case VK_FORMAT_A8B8G8R8_SRGB_PACK32: return 4;
+    default: return 0;
+  }
+}
+
+// The image of plane `plane`, checked against the plane's size and bytes per pixel.
+GstVulkanImageMemory* image_memory(GstBuffer* buf, guint plane, int width, int height, int channels,
+                                   const char* what) {
+  if (!buf || gst_buffer_n_memory(buf) <= plane)
+    throw lerf::Error(std::string(what) + " buffer has no memory for plane " + std::to_string(plane));
+  GstMemory* mem = gst_buffer_peek_memory(buf, plane);
   if (!gst_is_vulkan_image_memory(mem))
     throw lerf::Error(std::string(what) + " buffer is not Vulkan image memory despite memory:VulkanImage caps");
-  return reinterpret_cast<GstVulkanImageMemory*>(mem);
+  auto* im = reinterpret_cast<GstVulkanImageMemory*>(mem);
+  const VkImageCreateInfo& ci = im->create_info;
+  if (texel_bytes(ci.format) != channels || ci.imageType != VK_IMAGE_TYPE_2D ||
+      static_cast<int>(ci.extent.width) < width || static_cast<int>(ci.extent.height) < height)
+    throw lerf::Error(std::string(what) + " plane " + std::to_string(plane) + ": image (VkFormat " +
+                      std::to_string(ci.format) + ", " + std::to_string(ci.extent.width) + "x" +
+                      std::to_string(ci.extent.height) + ") is not " + std::to_string(width) + "x" +
+                      std::to_string(height) + " with " + std::to_string(channels) + " bytes per pixel");
+  return im;
 }
 
 }  // namespace
@@ -215,52 +248,56 @@ void VulkanPath::render(const EngineSettings& s, GstBuffer* in, GstBuffer* out, 
     d.backend = lerf::vk::make_vulkan_backend(setup, e);
     d.built_for = s;
   }
-  GstVulkanImageMemory* im = image_memory(in, "input");
-  GstVulkanImageMemory* om = image_memory(out, "output");
-  if (!(om->usage & VK_IMAGE_USAGE_TRANSFER_DST_BIT) || !(im->usage & VK_IMAGE_USAGE_TRANSFER_SRC_BIT))
-    throw lerf::Error("Vulkan images without transfer usage (input needs TRANSFER_SRC, output TRANSFER_DST)");
-  // Writes submitted by upstream on another queue: wait for them (the same queue orders them).
-  GstVulkanQueue* producer = im->barrier.parent.queue;
-  if (producer && producer != d.queue) {
-    gst_vulkan_queue_submit_lock(producer);
-    vkQueueWaitIdle(producer->queue);
-    gst_vulkan_queue_submit_unlock(producer);
+  const auto in_layouts = plane_layouts(d.in_info);
+  const auto out_layouts = plane_layouts(d.out_info);
+  if (in_layouts.size() != out_layouts.size()) throw lerf::Error("input and output formats differ");
+  const bool full = out_rect.x == 0 && out_rect.y == 0 && out_rect.width == GST_VIDEO_INFO_WIDTH(&d.out_info) &&
+                    out_rect.height == GST_VIDEO_INFO_HEIGHT(&d.out_info);
+  lerf::CoordinateMap frame_map = luma_map;
+  // Borders (add-borders): the picture's map shifted into the rectangle, black outside it.
+  if (!full) frame_map.out_to_in = luma_map.out_to_in * lerf::Matrix3::affine_axes(1, -out_rect.x, 1, -out_rect.y);
+  for (guint p = 0; p < in_layouts.size(); ++p) {
+    const PlaneLayout& il = in_layouts[p];
+    const PlaneLayout& ol = out_layouts[p];
+    lerf::vk::ImageJob job;
+    job.in.width = GST_VIDEO_INFO_COMP_WIDTH(&d.in_info, il.first_component);
+    job.in.height = GST_VIDEO_INFO_COMP_HEIGHT(&d.in_info, il.first_component);
+    job.out.width = GST_VIDEO_INFO_COMP_WIDTH(&d.out_info, ol.first_component);
+    job.out.height = GST_VIDEO_INFO_COMP_HEIGHT(&d.out_info, ol.first_component);
+    job.in.channels = il.channels;
+    job.out.channels = ol.channels;
+    GstVulkanImageMemory* im = image_memory(in, p, job.in.width, job.in.height, il.channels, "input");
+    GstVulkanImageMemory* om = image_memory(out, p, job.out.width, job.out.height, ol.channels, "output");
+    if (!(om->usage & VK_IMAGE_USAGE_TRANSFER_DST_BIT) || !(im->usage & VK_IMAGE_USAGE_TRANSFER_SRC_BIT))
+      throw lerf::Error("Vulkan images without transfer usage (input needs TRANSFER_SRC, output TRANSFER_DST)");
+    // Writes submitted by upstream on another queue: wait for them (the same queue orders them).
+    GstVulkanQueue* producer = im->barrier.parent.queue;
+    if (producer && producer != d.queue) {
+      gst_vulkan_queue_submit_lock(producer);
+      vkQueueWaitIdle(producer->queue);
+      gst_vulkan_queue_submit_unlock(producer);
+    }
+    job.in.image = im->image;
+    job.in.layout = im->barrier.image_layout;
+    job.in.access = im->barrier.parent.access_flags;
+    job.in.stage = im->barrier.parent.pipeline_stages;
+    job.out.image = om->image;
+    job.out.layout = om->barrier.image_layout;
+    job.out.access = om->barrier.parent.access_flags;
+    job.out.stage = om->barrier.parent.pipeline_stages;
+    job.map = lerf::plane_map(frame_map, ol.sampling);
+    job.border = full ? border : lerf::Border::Constant;
+    job.border_value = plane_black(d.out_info, static_cast<int>(p), transparent);
+    job.final_layout = VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL;
+    lerf::vk::ImageJobResult r = d.backend->render_image(job);
+    // The state the next user of each image makes its barrier from (the work has completed).
+    im->barrier.image_layout = r.in.layout;
+    im->barrier.parent.access_flags = r.in.access;
+    im->barrier.parent.pipeline_stages = r.in.stage;
+    om->barrier.image_layout = r.out.layout;
+    om->barrier.parent.access_flags = r.out.access;
+    om->barrier.parent.pipeline_stages = r.out.stage;
   }
-
-  lerf::vk::ImageJob job;
-  job.in = {im->image,
-            GST_VIDEO_INFO_WIDTH(&d.in_info),
-            GST_VIDEO_INFO_HEIGHT(&d.in_info),
-            4,
-            im->barrier.image_layout,
-            im->barrier.parent.access_flags,
-            im->barrier.parent.pipeline_stages};
-  job.out = {om->image,
-             GST_VIDEO_INFO_WIDTH(&d.out_info),
-             GST_VIDEO_INFO_HEIGHT(&d.out_info),
-             4,
-             om->barrier.image_layout,
-             om->barrier.parent.access_flags,
-             om->barrier.parent.pipeline_stages};
-  job.map = luma_map;
-  job.border = border;
-  job.border_value = plane_black(d.out_info, 0, transparent);
-  const bool full = out_rect.x == 0 && out_rect.y == 0 && out_rect.width == job.out.width &&
-                    out_rect.height == job.out.height;
-  if (!full) {
-    // Borders (add-borders): the picture's map shifted into the rectangle, black outside it.
-    job.map.out_to_in = luma_map.out_to_in * lerf::Matrix3::affine_axes(1, -out_rect.x, 1, -out_rect.y);
-    job.border = lerf::Border::Constant;
-  }
-  job.final_layout = VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL;
-  lerf::vk::ImageJobResult r = d.backend->render_image(job);
-  // The state the next user of each image makes its barrier from (the work has completed).
-  im->barrier.image_layout = r.in.layout;
-  im->barrier.parent.access_flags = r.in.access;
-  im->barrier.parent.pipeline_stages = r.in.stage;
-  om->barrier.image_layout = r.out.layout;
-  om->barrier.parent.access_flags = r.out.access;
-  om->barrier.parent.pipeline_stages = r.out.stage;
 }
 
 void VulkanPath::stop() {

@@ -17,9 +17,13 @@
 #include "lerf/job.hpp"
 #include "lerfcommon.hpp"
 
-// Device images: the 8-bit 4-channel formats GStreamer's vulkan elements handle everywhere
-// (lavapipe included). Other formats negotiate system memory.
-#define LERF_VULKAN_IMAGE_FORMATS "{ RGBA, BGRA }"
+// Device images, one per plane (R8, R8G8, R8G8B8(A8) / B8G8R8(A8) images, as GStreamer's
+// vulkanupload makes them): the formats of LERF_VIDEO_FORMATS that vulkanupload ->
+// vulkandownload round-trips on lavapipe (not NV16/NV61/NV24/A420/GBR/GBRA; RGB and BGR,
+// 3-byte texels, crash GStreamer 1.22's vulkan elements). Other formats negotiate system memory.
+#define LERF_VULKAN_IMAGE_FORMATS                                                                        \
+  "{ RGBA, BGRA, RGBx, BGRx, xRGB, xBGR, ARGB, ABGR, AYUV, I420, YV12, NV12, NV21, Y42B, Y444, Y41B, " \
+  "GRAY8 }"
 #ifdef LERF_GST_VULKAN
 #define LERF_ELEMENT_CAPS \
   LERF_VIDEO_CAPS "; " GST_VIDEO_CAPS_MAKE_WITH_FEATURES("memory:VulkanImage", LERF_VULKAN_IMAGE_FORMATS)

@@ -23,7 +23,7 @@ namespace {
 
 struct Frame {
   int width = 0, height = 0;
-  std::vector<std::uint8_t> bytes;  // tightly packed BGRA
+  std::vector<std::uint8_t> bytes;  // every plane's rows, tightly packed, one plane after the other
 };
 
 struct Result {
@@ -61,13 +61,16 @@ Result run_pipeline(const std::string& launch) {
         Frame f;
         f.width = GST_VIDEO_FRAME_WIDTH(&vf);
         f.height = GST_VIDEO_FRAME_HEIGHT(&vf);
-        const int row = f.width * 4;
-        f.bytes.resize(static_cast<std::size_t>(row) * f.height);
-        for (int y = 0; y < f.height; ++y)
-          std::memcpy(f.bytes.data() + static_cast<std::size_t>(row) * y,
-                      static_cast<const std::uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&vf, 0)) +
-                          static_cast<std::ptrdiff_t>(y) * GST_VIDEO_FRAME_PLANE_STRIDE(&vf, 0),
-                      static_cast<std::size_t>(row));
+        for (guint p = 0; p < GST_VIDEO_FRAME_N_PLANES(&vf); ++p) {
+          gint comps[GST_VIDEO_MAX_COMPONENTS];
+          gst_video_format_info_component(vf.info.finfo, p, comps);
+          const int row = GST_VIDEO_FRAME_COMP_WIDTH(&vf, comps[0]) * GST_VIDEO_FRAME_COMP_PSTRIDE(&vf, comps[0]);
+          const auto* data = static_cast<const std::uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&vf, p));
+          for (int y = 0; y < GST_VIDEO_FRAME_COMP_HEIGHT(&vf, comps[0]); ++y) {
+            const std::uint8_t* r = data + static_cast<std::ptrdiff_t>(y) * GST_VIDEO_FRAME_PLANE_STRIDE(&vf, p);
+            f.bytes.insert(f.bytes.end(), r, r + row);
+          }
+        }
         gst_video_frame_unmap(&vf);
         r.frames.push_back(std::move(f));
       }
@@ -141,7 +144,7 @@ void expect_same_frames(const Result& got, const Result& want, const char* what)
   for (std::size_t i = 0; i < got.frames.size(); ++i) {
     // The reference is a real picture (the ball on black), not a flat frame that any path matches.
     auto [lo, hi] = std::minmax_element(want.frames[i].bytes.begin(), want.frames[i].bytes.end());
-    ASSERT_GE(int(*hi) - int(*lo), 200) << what << " frame " << i << ": flat reference";
+    ASSERT_GE(int(*hi) - int(*lo), 40) << what << " frame " << i << ": flat reference";
     ASSERT_EQ(got.frames[i].width, want.frames[i].width) << what;
     ASSERT_EQ(got.frames[i].height, want.frames[i].height) << what;
     Diff d = compare(got.frames[i], want.frames[i]);
@@ -283,6 +286,19 @@ TEST(GstVulkanDeviceMemoryCases, AddBordersAndTransparentWarp) {
   ASSERT_EQ(want.frames.size(), 3u) << joined(want.errors);
   Result got = run_pipeline(on_device("lerfscale backend=vulkan method=bicubic", ",width=128,height=128,pixel-aspect-ratio=1/1"));
   expect_same_frames(got, want, "add_borders");
+  // I420 pillarboxed to an odd content width (85 columns from column 16: a half-covered chroma
+  // column). Output width 120: chroma rows of 60 bytes, a multiple of 4 (vulkandownload in 1.22
+  // writes chroma rows unpadded, so widths whose chroma stride is padded, e.g. 100, read back wrong).
+  const std::string i420 =
+      "videotestsrc num-buffers=2 pattern=ball foreground-color=0xff30c040 background-color=0xff902050 ! "
+      "video/x-raw,format=I420,width=64,height=48";
+  Result want_i = run_pipeline(i420 + " ! lerfscale backend=cpu method=bilinear ! video/x-raw,width=120,height=64,"
+                               "pixel-aspect-ratio=1/1 ! appsink name=sink sync=false");
+  ASSERT_EQ(want_i.frames.size(), 2u) << joined(want_i.errors);
+  Result got_i = run_pipeline(i420 + " ! vulkanupload ! lerfscale backend=vulkan method=bilinear ! "
+                              "video/x-raw(memory:VulkanImage),width=120,height=64,pixel-aspect-ratio=1/1 ! "
+                              "vulkandownload ! video/x-raw,format=I420 ! appsink name=sink sync=false");
+  expect_same_frames(got_i, want_i, "add_borders_i420");
   Result want_w = run_pipeline(std::string(kSource) + " ! lerfwarp backend=cpu method=bilinear border=transparent " +
                                kWarpMatrix + " ! video/x-raw,width=80,height=60 ! appsink name=sink sync=false");
   ASSERT_EQ(want_w.frames.size(), 3u) << joined(want_w.errors);
@@ -319,17 +335,57 @@ TEST(GstVulkanDeviceMemoryCases, CpuBackendOnDeviceMemoryIsAClearError) {
 
 TEST(GstVulkanDeviceMemoryCases, OtherFormatsNegotiateSystemMemory) {
   REQUIRE_VULKAN();
-  // I420 has no VulkanImage caps on the elements: system memory, whatever the backend.
+  // NV16 has no VulkanImage caps on the elements: system memory, whatever the backend.
   Result want = run_pipeline(
-      "videotestsrc num-buffers=2 pattern=ball ! video/x-raw,format=I420,width=64,height=48 ! lerfscale backend=cpu "
+      "videotestsrc num-buffers=2 pattern=ball ! video/x-raw,format=NV16,width=64,height=48 ! lerfscale backend=cpu "
       "method=bilinear name=probe ! video/x-raw,width=128,height=96 ! videoconvert ! video/x-raw,format=BGRA ! "
       "appsink name=sink sync=false");
   Result got = run_pipeline(
-      "videotestsrc num-buffers=2 pattern=ball ! video/x-raw,format=I420,width=64,height=48 ! lerfscale "
+      "videotestsrc num-buffers=2 pattern=ball ! video/x-raw,format=NV16,width=64,height=48 ! lerfscale "
       "backend=vulkan method=bilinear name=probe ! video/x-raw,width=128,height=96 ! videoconvert ! "
       "video/x-raw,format=BGRA ! appsink name=sink sync=false");
   EXPECT_EQ(got.caps_seen.find("memory:"), std::string::npos) << got.caps_seen;
-  expect_same_frames(got, want, "i420_system_memory");
+  expect_same_frames(got, want, "nv16_system_memory");
+}
+
+// Every format with device caps, plane by plane (one image per plane), against the CPU.
+class GstVulkanDeviceFormats : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(GstVulkanDeviceFormats, ScaleAndWarpMatchCpu) {
+  REQUIRE_GST_VULKAN();
+  const std::string fmt = GetParam();
+  const std::string src =
+      "videotestsrc num-buffers=2 pattern=ball foreground-color=0xff30c040 background-color=0xff902050 ! "
+      "video/x-raw,format=" + fmt + ",width=64,height=48";
+  const std::string tail = " ! appsink name=sink sync=false";
+  for (const std::string& element : {std::string("lerfscale method=bicubic"),
+                                    std::string("lerfwarp method=bilinear border=black ") + kWarpMatrix}) {
+    const std::string out_size = element.rfind("lerfscale", 0) == 0 ? ",width=96,height=72" : "";
+    Result want = run_pipeline(src + " ! " + element + " backend=cpu ! video/x-raw" + out_size + tail);
+    ASSERT_EQ(want.frames.size(), 2u) << joined(want.errors);
+    Result got = run_pipeline(src + " ! vulkanupload ! " + element +
+                              " backend=vulkan name=probe ! video/x-raw(memory:VulkanImage)" + out_size +
+                              " ! vulkandownload ! video/x-raw,format=" + fmt + tail);
+    EXPECT_NE(got.caps_seen.find("memory:VulkanImage"), std::string::npos) << got.caps_seen;
+    expect_same_frames(got, want, (fmt + (out_size.empty() ? "_warp" : "_scale")).c_str());
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Formats, GstVulkanDeviceFormats,
+                         ::testing::Values("I420", "NV12", "YV12", "Y444", "Y41B", "GRAY8", "AYUV", "xRGB", "RGBA"),
+                         [](const auto& info) { return std::string(info.param); });
+
+TEST(GstVulkanDeviceMemoryCases, LerfGOnI420) {
+  REQUIRE_GST_VULKAN();
+  if (official_luts().empty()) GTEST_SKIP() << "../shared/reference/lerf-official is absent: no LeRF LUTs";
+  const std::string src = "videotestsrc num-buffers=2 pattern=ball ! video/x-raw,format=I420,width=64,height=48";
+  Result want = run_pipeline(src + " ! lerfscale backend=cpu " + method_args("lerf-g") +
+                             " ! video/x-raw,width=128,height=96 ! appsink name=sink sync=false");
+  Result got = run_pipeline(src + " ! vulkanupload ! lerfscale backend=vulkan name=probe " + method_args("lerf-g") +
+                            " ! video/x-raw(memory:VulkanImage),width=128,height=96 ! vulkandownload ! "
+                            "video/x-raw,format=I420 ! appsink name=sink sync=false");
+  EXPECT_NE(got.caps_seen.find("memory:VulkanImage"), std::string::npos) << got.caps_seen;
+  expect_same_frames(got, want, "i420_lerf_g");
 }
 
 // --- CPU fallback of backend=auto when Vulkan fails mid-stream (system memory) ---
