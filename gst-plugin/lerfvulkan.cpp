@@ -25,10 +25,10 @@ namespace lerfgst {
 
 namespace {
 
-bool caps_have_image(GstCaps* caps) {
+bool caps_have(GstCaps* caps, const char* feature) {
   if (!caps || gst_caps_is_empty(caps)) return false;
   GstCapsFeatures* f = gst_caps_get_features(caps, 0);
-  return f && gst_caps_features_contains(f, GST_CAPS_FEATURE_MEMORY_VULKAN_IMAGE);
+  return f && gst_caps_features_contains(f, feature);
 }
 
 gboolean find_compute_queue(GstVulkanDevice* device, GstVulkanQueue* queue, gpointer data) {
@@ -82,6 +82,35 @@ GstVulkanImageMemory* image_memory(GstBuffer* buf, guint plane, int width, int h
   return im;
 }
 
+// Plane `plane` of a buffer of Vulkan buffer memories (one per plane, or several planes in
+// one), where the video meta (else the caps) places it.
+lerf::vk::DeviceBuffer buffer_plane(GstBuffer* buf, const GstVideoInfo& info, guint plane, int width, int height,
+                                    int channels, GstVulkanBufferMemory** memory, const char* what) {
+  GstVideoMeta* meta = gst_buffer_get_video_meta(buf);
+  const gsize offset = meta ? meta->offset[plane] : GST_VIDEO_INFO_PLANE_OFFSET(&info, plane);
+  const gint stride = meta ? meta->stride[plane] : GST_VIDEO_INFO_PLANE_STRIDE(&info, plane);
+  guint idx = 0, len = 0;
+  gsize skip = 0;
+  if (!buf || !gst_buffer_find_memory(buf, offset, 1, &idx, &len, &skip))
+    throw lerf::Error(std::string(what) + " buffer has no memory for plane " + std::to_string(plane));
+  GstMemory* mem = gst_buffer_peek_memory(buf, idx);
+  if (!gst_is_vulkan_buffer_memory(mem))
+    throw lerf::Error(std::string(what) + " buffer is not Vulkan buffer memory despite memory:VulkanBuffer caps");
+  const gsize row = static_cast<gsize>(width) * channels;
+  if (stride < 0 || static_cast<gsize>(stride) < row ||
+      skip + static_cast<gsize>(stride) * (height - 1) + row > mem->size)
+    throw lerf::Error(std::string(what) + " plane " + std::to_string(plane) + " does not fit its Vulkan buffer");
+  *memory = reinterpret_cast<GstVulkanBufferMemory*>(mem);
+  lerf::vk::DeviceBuffer b;
+  b.buffer = (*memory)->buffer;
+  b.offset = mem->offset + skip;
+  b.stride = static_cast<VkDeviceSize>(stride);
+  b.width = width;
+  b.height = height;
+  b.channels = channels;
+  return b;
+}
+
 }  // namespace
 
 struct VulkanPath::Impl {
@@ -89,7 +118,7 @@ struct VulkanPath::Impl {
   GstVulkanInstance* instance = nullptr;
   GstVulkanDevice* device = nullptr;
   GstVulkanQueue* queue = nullptr;
-  bool active = false;
+  enum class Mode { System, Image, Buffer } mode = Mode::System;
   GstVideoInfo in_info{}, out_info{};
   std::unique_ptr<lerf::vk::DeviceBackend> backend;  // on device; destroyed before it
   std::optional<EngineSettings> built_for;
@@ -126,15 +155,17 @@ bool VulkanPath::query(GstElement* element, GstQuery* query) {
   return gst_vulkan_handle_context_query(element, query, impl_->display, impl_->instance, impl_->device);
 }
 
-bool VulkanPath::active() const { return impl_->active; }
+bool VulkanPath::active() const { return impl_->mode != Impl::Mode::System; }
 
 bool VulkanPath::configure(GstElement* element, GstCaps* incaps, const GstVideoInfo& in_info,
                            const GstVideoInfo& out_info) {
   Impl& d = *impl_;
-  d.active = caps_have_image(incaps);
+  d.mode = caps_have(incaps, GST_CAPS_FEATURE_MEMORY_VULKAN_IMAGE)    ? Impl::Mode::Image
+           : caps_have(incaps, GST_CAPS_FEATURE_MEMORY_VULKAN_BUFFER) ? Impl::Mode::Buffer
+                                                                      : Impl::Mode::System;
   d.in_info = in_info;
   d.out_info = out_info;
-  if (!d.active) return true;
+  if (d.mode == Impl::Mode::System) return true;
   if (!gst_vulkan_ensure_element_data(element, &d.display, &d.instance)) {
     GST_ELEMENT_ERROR(element, RESOURCE, NOT_FOUND, ("Failed to retrieve a Vulkan instance/display"), (nullptr));
     return false;
@@ -165,8 +196,9 @@ bool VulkanPath::configure(GstElement* element, GstCaps* incaps, const GstVideoI
       return false;
     }
   }
-  GST_INFO_OBJECT(element, "device memory on %s, queue family %u",
-                  d.device->physical_device->properties.deviceName, d.queue->family);
+  GST_INFO_OBJECT(element, "device %s memory on %s, queue family %u",
+                  d.mode == Impl::Mode::Image ? "image" : "buffer", d.device->physical_device->properties.deviceName,
+                  d.queue->family);
   return true;
 }
 
@@ -177,7 +209,8 @@ bool VulkanPath::propose_allocation(GstBaseTransform*, GstQuery* query) {
   GstVideoInfo info;
   if (!caps || !gst_video_info_from_caps(&info, caps) || !impl_->device) return false;
   if (need_pool) {
-    GstBufferPool* pool = gst_vulkan_image_buffer_pool_new(impl_->device);
+    GstBufferPool* pool = impl_->mode == Impl::Mode::Image ? gst_vulkan_image_buffer_pool_new(impl_->device)
+                                                           : gst_vulkan_buffer_pool_new(impl_->device);
     GstStructure* config = gst_buffer_pool_get_config(pool);
     gst_buffer_pool_config_set_params(config, caps, static_cast<guint>(info.size), 0, 0);
     if (!gst_buffer_pool_set_config(pool, config)) {
@@ -200,11 +233,16 @@ bool VulkanPath::decide_allocation(GstBaseTransform* trans, GstQuery* query) {
   const bool update = gst_query_get_n_allocation_pools(query) > 0;
   if (update) {
     gst_query_parse_nth_allocation_pool(query, 0, &pool, &size, &min, &max);
-    // Only a pool of device images on our device will do.
-    if (pool && (!GST_IS_VULKAN_IMAGE_BUFFER_POOL(pool) || GST_VULKAN_IMAGE_BUFFER_POOL(pool)->device != impl_->device))
-      gst_clear_object(&pool);
+    // Only a pool of device images (buffers) on our device will do.
+    const bool ok = impl_->mode == Impl::Mode::Image
+                        ? pool && GST_IS_VULKAN_IMAGE_BUFFER_POOL(pool) &&
+                              GST_VULKAN_IMAGE_BUFFER_POOL(pool)->device == impl_->device
+                        : pool && GST_IS_VULKAN_BUFFER_POOL(pool) && GST_VULKAN_BUFFER_POOL(pool)->device == impl_->device;
+    if (!ok) gst_clear_object(&pool);
   }
-  if (!pool) pool = gst_vulkan_image_buffer_pool_new(impl_->device);
+  if (!pool)
+    pool = impl_->mode == Impl::Mode::Image ? gst_vulkan_image_buffer_pool_new(impl_->device)
+                                            : gst_vulkan_buffer_pool_new(impl_->device);
   size = std::max(size, static_cast<guint>(info.size));
   GstStructure* config = gst_buffer_pool_get_config(pool);
   gst_buffer_pool_config_set_params(config, caps, size, min, max);
@@ -248,6 +286,14 @@ void VulkanPath::render(const EngineSettings& s, GstBuffer* in, GstBuffer* out, 
     d.backend = lerf::vk::make_vulkan_backend(setup, e);
     d.built_for = s;
   }
+  // Writes submitted by upstream on another queue: wait for them (the same queue orders them).
+  auto wait_for_other_queue = [&](GstVulkanQueue* producer) {
+    if (producer && producer != d.queue) {
+      gst_vulkan_queue_submit_lock(producer);
+      vkQueueWaitIdle(producer->queue);
+      gst_vulkan_queue_submit_unlock(producer);
+    }
+  };
   const auto in_layouts = plane_layouts(d.in_info);
   const auto out_layouts = plane_layouts(d.out_info);
   if (in_layouts.size() != out_layouts.size()) throw lerf::Error("input and output formats differ");
@@ -266,17 +312,29 @@ void VulkanPath::render(const EngineSettings& s, GstBuffer* in, GstBuffer* out, 
     job.out.height = GST_VIDEO_INFO_COMP_HEIGHT(&d.out_info, ol.first_component);
     job.in.channels = il.channels;
     job.out.channels = ol.channels;
+    const lerf::CoordinateMap plane_map = lerf::plane_map(frame_map, ol.sampling);
+    const auto black = plane_black(d.out_info, static_cast<int>(p), transparent);
+    if (d.mode == Impl::Mode::Buffer) {
+      GstVulkanBufferMemory *ibm = nullptr, *obm = nullptr;
+      lerf::vk::BufferJob bj;
+      bj.in = buffer_plane(in, d.in_info, p, job.in.width, job.in.height, il.channels, &ibm, "input");
+      bj.out = buffer_plane(out, d.out_info, p, job.out.width, job.out.height, ol.channels, &obm, "output");
+      if (!(obm->usage & VK_BUFFER_USAGE_TRANSFER_DST_BIT) || !(ibm->usage & VK_BUFFER_USAGE_TRANSFER_SRC_BIT))
+        throw lerf::Error("Vulkan buffers without transfer usage (input needs TRANSFER_SRC, output TRANSFER_DST)");
+      wait_for_other_queue(ibm->barrier.parent.queue);
+      bj.map = plane_map;
+      bj.border = full ? border : lerf::Border::Constant;
+      bj.border_value = black;
+      d.backend->render_buffer(bj);
+      obm->barrier.parent.access_flags = VK_ACCESS_TRANSFER_WRITE_BIT;
+      obm->barrier.parent.pipeline_stages = VK_PIPELINE_STAGE_TRANSFER_BIT;
+      continue;
+    }
     GstVulkanImageMemory* im = image_memory(in, p, job.in.width, job.in.height, il.channels, "input");
     GstVulkanImageMemory* om = image_memory(out, p, job.out.width, job.out.height, ol.channels, "output");
     if (!(om->usage & VK_IMAGE_USAGE_TRANSFER_DST_BIT) || !(im->usage & VK_IMAGE_USAGE_TRANSFER_SRC_BIT))
       throw lerf::Error("Vulkan images without transfer usage (input needs TRANSFER_SRC, output TRANSFER_DST)");
-    // Writes submitted by upstream on another queue: wait for them (the same queue orders them).
-    GstVulkanQueue* producer = im->barrier.parent.queue;
-    if (producer && producer != d.queue) {
-      gst_vulkan_queue_submit_lock(producer);
-      vkQueueWaitIdle(producer->queue);
-      gst_vulkan_queue_submit_unlock(producer);
-    }
+    wait_for_other_queue(im->barrier.parent.queue);
     job.in.image = im->image;
     job.in.layout = im->barrier.image_layout;
     job.in.access = im->barrier.parent.access_flags;
@@ -285,9 +343,9 @@ void VulkanPath::render(const EngineSettings& s, GstBuffer* in, GstBuffer* out, 
     job.out.layout = om->barrier.image_layout;
     job.out.access = om->barrier.parent.access_flags;
     job.out.stage = om->barrier.parent.pipeline_stages;
-    job.map = lerf::plane_map(frame_map, ol.sampling);
+    job.map = plane_map;
     job.border = full ? border : lerf::Border::Constant;
-    job.border_value = plane_black(d.out_info, static_cast<int>(p), transparent);
+    job.border_value = black;
     job.final_layout = VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL;
     lerf::vk::ImageJobResult r = d.backend->render_image(job);
     // The state the next user of each image makes its barrier from (the work has completed).
@@ -302,7 +360,7 @@ void VulkanPath::render(const EngineSettings& s, GstBuffer* in, GstBuffer* out, 
 
 void VulkanPath::stop() {
   impl_->drop_device();
-  impl_->active = false;
+  impl_->mode = Impl::Mode::System;
 }
 
 }  // namespace lerfgst

@@ -1,5 +1,5 @@
-// The device-memory path of lerfscale and lerfwarp: video/x-raw(memory:VulkanImage) in and
-// out, on the pipeline's GstVulkanDevice (shared through GstContext with vulkanupload,
+// The device-memory path of lerfscale and lerfwarp: video/x-raw(memory:VulkanImage) or
+// (memory:VulkanBuffer) in and out, on the pipeline's GstVulkanDevice (shared through GstContext with vulkanupload,
 // vulkandownload, vulkansink, ...), rendered by the engine's Vulkan backend made on that
 // device (lerf::vk::ExternalDevice), with no copy to or from the host.
 //
@@ -25,8 +25,11 @@
   "{ RGBA, BGRA, RGBx, BGRx, xRGB, xBGR, ARGB, ABGR, AYUV, I420, YV12, NV12, NV21, Y42B, Y444, Y41B, " \
   "GRAY8 }"
 #ifdef LERF_GST_VULKAN
-#define LERF_ELEMENT_CAPS \
-  LERF_VIDEO_CAPS "; " GST_VIDEO_CAPS_MAKE_WITH_FEATURES("memory:VulkanImage", LERF_VULKAN_IMAGE_FORMATS)
+// Device buffers hold planes as bytes (rows at the video meta's offsets and strides): every
+// format the engine takes.
+#define LERF_ELEMENT_CAPS                                                                     \
+  LERF_VIDEO_CAPS "; " GST_VIDEO_CAPS_MAKE_WITH_FEATURES("memory:VulkanImage", LERF_VULKAN_IMAGE_FORMATS) "; " \
+      GST_VIDEO_CAPS_MAKE_WITH_FEATURES("memory:VulkanBuffer", LERF_VIDEO_FORMATS)
 #else
 #define LERF_ELEMENT_CAPS LERF_VIDEO_CAPS
 #endif

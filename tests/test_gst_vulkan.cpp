@@ -348,32 +348,52 @@ TEST(GstVulkanDeviceMemoryCases, OtherFormatsNegotiateSystemMemory) {
   expect_same_frames(got, want, "nv16_system_memory");
 }
 
-// Every format with device caps, plane by plane (one image per plane), against the CPU.
-class GstVulkanDeviceFormats : public ::testing::TestWithParam<const char*> {};
-
-TEST_P(GstVulkanDeviceFormats, ScaleAndWarpMatchCpu) {
-  REQUIRE_GST_VULKAN();
-  const std::string fmt = GetParam();
+// Every format with device caps, plane by plane, against the CPU: images (one per plane), or
+// buffers (planes at the video meta's offsets and strides; turned into images for
+// vulkandownload by a second vulkanupload).
+void check_format_on_device(const std::string& fmt, bool buffers, const std::string& method_scale,
+                            const std::string& method_warp) {
   const std::string src =
       "videotestsrc num-buffers=2 pattern=ball foreground-color=0xff30c040 background-color=0xff902050 ! "
       "video/x-raw,format=" + fmt + ",width=64,height=48";
   const std::string tail = " ! appsink name=sink sync=false";
-  for (const std::string& element : {std::string("lerfscale method=bicubic"),
-                                    std::string("lerfwarp method=bilinear border=black ") + kWarpMatrix}) {
+  const std::string mem = buffers ? "video/x-raw(memory:VulkanBuffer)" : "video/x-raw(memory:VulkanImage)";
+  for (const std::string& element : {"lerfscale " + method_args(method_scale.c_str()),
+                                     "lerfwarp border=black " + method_args(method_warp.c_str()) + " " + kWarpMatrix}) {
     const std::string out_size = element.rfind("lerfscale", 0) == 0 ? ",width=96,height=72" : "";
     Result want = run_pipeline(src + " ! " + element + " backend=cpu ! video/x-raw" + out_size + tail);
     ASSERT_EQ(want.frames.size(), 2u) << joined(want.errors);
-    Result got = run_pipeline(src + " ! vulkanupload ! " + element +
-                              " backend=vulkan name=probe ! video/x-raw(memory:VulkanImage)" + out_size +
+    Result got = run_pipeline(src + " ! vulkanupload ! " + mem + " ! " + element + " backend=vulkan name=probe ! " +
+                              mem + out_size + (buffers ? " ! vulkanupload ! video/x-raw(memory:VulkanImage)" : "") +
                               " ! vulkandownload ! video/x-raw,format=" + fmt + tail);
-    EXPECT_NE(got.caps_seen.find("memory:VulkanImage"), std::string::npos) << got.caps_seen;
-    expect_same_frames(got, want, (fmt + (out_size.empty() ? "_warp" : "_scale")).c_str());
+    EXPECT_NE(got.caps_seen.find(buffers ? "memory:VulkanBuffer" : "memory:VulkanImage"), std::string::npos)
+        << got.caps_seen;
+    expect_same_frames(got, want,
+                       (fmt + (buffers ? "_buffer" : "_image") + (out_size.empty() ? "_warp" : "_scale")).c_str());
   }
+}
+
+class GstVulkanDeviceFormats : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(GstVulkanDeviceFormats, ImagesScaleAndWarpMatchCpu) {
+  REQUIRE_GST_VULKAN();
+  check_format_on_device(GetParam(), false, "bicubic", "bilinear");
+}
+
+TEST_P(GstVulkanDeviceFormats, BuffersScaleAndWarpMatchCpu) {
+  REQUIRE_GST_VULKAN();
+  check_format_on_device(GetParam(), true, "lanczos", "nearest");
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, GstVulkanDeviceFormats,
                          ::testing::Values("I420", "NV12", "YV12", "Y444", "Y41B", "GRAY8", "AYUV", "xRGB", "RGBA"),
                          [](const auto& info) { return std::string(info.param); });
+
+TEST(GstVulkanDeviceMemoryCases, LerfOnBuffers) {
+  REQUIRE_GST_VULKAN();
+  if (official_luts().empty()) GTEST_SKIP() << "../shared/reference/lerf-official is absent: no LeRF LUTs";
+  check_format_on_device("NV12", true, "lerf-g", "lerf-l");
+}
 
 TEST(GstVulkanDeviceMemoryCases, LerfGOnI420) {
   REQUIRE_GST_VULKAN();

@@ -73,6 +73,29 @@ struct ImageJobResult {
   ImageState in, out;
 };
 
+// One plane in a VkBuffer: rows of width * channels bytes, `stride` bytes apart, from
+// `offset`. Input buffers need VK_BUFFER_USAGE_TRANSFER_SRC_BIT, output buffers
+// VK_BUFFER_USAGE_TRANSFER_DST_BIT. Whatever wrote the input before (earlier submissions on
+// the queue, or on another queue and waited for by the caller) is made visible; output bytes
+// outside the plane's rows are left alone.
+struct DeviceBuffer {
+  VkBuffer buffer = VK_NULL_HANDLE;
+  VkDeviceSize offset = 0;
+  VkDeviceSize stride = 0;
+  int width = 0;
+  int height = 0;
+  int channels = 1;
+};
+
+// A PlaneJob whose planes are device buffers.
+struct BufferJob {
+  DeviceBuffer in;
+  DeviceBuffer out;
+  CoordinateMap map;
+  Border border = Border::Clamp;
+  std::array<std::uint8_t, 4> border_value{0, 0, 0, 0};
+};
+
 // A Vulkan backend that can also resample device images. Its host-memory analyse()/render()
 // work as the ordinary Vulkan backend's.
 class DeviceBackend : public Backend {
@@ -82,6 +105,9 @@ class DeviceBackend : public Backend {
   // when this returns (the images are free for the next user on any queue). Throws
   // lerf::Error (device lost: every later call throws too).
   virtual ImageJobResult render_image(const ImageJob& job) = 0;
+  // The same with buffers; the writes to job.out are complete (and visible to any later
+  // submission) when this returns.
+  virtual void render_buffer(const BufferJob& job) = 0;
 };
 
 // The Vulkan backend on an external device; throws lerf::Error (method without a Vulkan

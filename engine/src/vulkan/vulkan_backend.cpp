@@ -274,7 +274,53 @@ class VulkanBackend final : public DeviceBackend {
     return r;
   }
 
+  void render_buffer(const BufferJob& job) override {
+    for (const DeviceBuffer* b : {&job.in, &job.out}) {
+      if (!b->buffer) throw Error("Vulkan: null buffer");
+      if (b->width <= 0 || b->height <= 0 || b->channels < 1 || b->channels > 4)
+        throw Error("Vulkan: buffer plane of unsupported size or channel count");
+      if (b->stride < static_cast<VkDeviceSize>(b->width) * b->channels)
+        throw Error("Vulkan: buffer plane stride smaller than a row");
+    }
+    if (job.in.channels != job.out.channels) throw Error("input and output buffers differ in channel count");
+    if (!job.map.out_to_in.is_finite()) throw Error("coordinate map is not finite");
+    std::lock_guard lock(mutex_);
+    buffer_job_ = &job;
+    struct Reset {
+      const BufferJob*& p;
+      ~Reset() { p = nullptr; }
+    } reset{buffer_job_};
+    static std::uint8_t no_data = 0;
+    const int ch = job.in.channels;
+    PlaneJob pj;
+    pj.in = ConstPlaneView{&no_data, job.in.width, job.in.height, static_cast<std::ptrdiff_t>(job.in.width) * ch, ch};
+    pj.out = PlaneView{&no_data, job.out.width, job.out.height, static_cast<std::ptrdiff_t>(job.out.width) * ch, ch};
+    pj.map = job.map;
+    pj.border = job.border;
+    pj.border_value = job.border_value;
+    if (is_classical(setup_.method)) render_classical(pj);
+    else render_lerf(*analyse_locked(pj.in), pj);
+  }
+
  private:
+  bool device_io() const { return image_job_ || buffer_job_; }
+
+  // Row copies between a strided plane and a tightly packed one (one region when packed).
+  static std::vector<VkBufferCopy> row_regions(const DeviceBuffer& b, bool to_plane) {
+    const VkDeviceSize row = static_cast<VkDeviceSize>(b.width) * b.channels;
+    std::vector<VkBufferCopy> r;
+    if (b.stride == row) {
+      r.push_back(to_plane ? VkBufferCopy{0, b.offset, row * b.height} : VkBufferCopy{b.offset, 0, row * b.height});
+      return r;
+    }
+    r.reserve(static_cast<std::size_t>(b.height));
+    for (int y = 0; y < b.height; ++y) {
+      const VkDeviceSize strided = b.offset + b.stride * y, packed = row * y;
+      r.push_back(to_plane ? VkBufferCopy{packed, strided, row} : VkBufferCopy{strided, packed, row});
+    }
+    return r;
+  }
+
   std::shared_ptr<const PlaneAnalysis> analyse_locked(ConstPlaneView in) {
     if (is_classical(setup_.method)) {
       auto a = std::make_shared<PlaneAnalysis>();
@@ -557,7 +603,7 @@ class VulkanBackend final : public DeviceBackend {
   void upload(ConstPlaneView in) {
     const std::size_t row = static_cast<std::size_t>(in.width) * in.channels;
     ensure_buffer(input_, o_.ctx, row * in.height, Buffer::Kind::Device);
-    if (image_job_) return;  // copied from the image in record_upload
+    if (device_io()) return;  // copied from the image / buffer in record_upload
     ensure_buffer(staging_in_, o_.ctx, row * in.height, Buffer::Kind::Upload);
     std::uint8_t* dst = staging_in_->mapped();
     if (static_cast<std::size_t>(in.stride) == row) std::memcpy(dst, in.data, row * in.height);
@@ -566,7 +612,7 @@ class VulkanBackend final : public DeviceBackend {
   }
 
   void unpack(PlaneView out) {
-    if (image_job_) return;  // copied to the image in record_download
+    if (device_io()) return;  // copied to the image / buffer in record_download
     const std::size_t row = static_cast<std::size_t>(out.width) * out.channels;
     const std::uint8_t* src = staging_out_->mapped();
     if (static_cast<std::size_t>(out.stride) == row) std::memcpy(out.data, src, row * out.height);
@@ -591,6 +637,16 @@ class VulkanBackend final : public DeviceBackend {
   static VkDeviceSize words(std::size_t bytes) { return (bytes + 3) & ~std::size_t{3}; }
 
   void record_upload(VkCommandBuffer cmd, std::size_t bytes) {
+    if (buffer_job_) {
+      barrier(cmd, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_MEMORY_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
+              VK_ACCESS_TRANSFER_READ_BIT);
+      auto regions = row_regions(buffer_job_->in, false);
+      vkCmdCopyBuffer(cmd, buffer_job_->in.buffer, input_->handle(), static_cast<std::uint32_t>(regions.size()),
+                      regions.data());
+      barrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+              VK_ACCESS_SHADER_READ_BIT);
+      return;
+    }
     if (image_job_) {
       const DeviceImage& im = image_job_->in;
       // Whatever wrote the image before (earlier submissions on this queue, or on another
@@ -613,6 +669,19 @@ class VulkanBackend final : public DeviceBackend {
   void record_download(VkCommandBuffer cmd, std::size_t bytes) {
     barrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
             VK_ACCESS_TRANSFER_READ_BIT);
+    if (buffer_job_) {
+      // After every earlier use of the output buffer on this queue.
+      barrier(cmd, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_MEMORY_READ_BIT | VK_ACCESS_MEMORY_WRITE_BIT,
+              VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT);
+      auto regions = row_regions(buffer_job_->out, true);
+      vkCmdCopyBuffer(cmd, output_->handle(), buffer_job_->out.buffer, static_cast<std::uint32_t>(regions.size()),
+                      regions.data());
+      // Visible to later device work and to the host (a host-visible buffer may be mapped next).
+      barrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+              VK_PIPELINE_STAGE_ALL_COMMANDS_BIT | VK_PIPELINE_STAGE_HOST_BIT,
+              VK_ACCESS_MEMORY_READ_BIT | VK_ACCESS_MEMORY_WRITE_BIT | VK_ACCESS_HOST_READ_BIT);
+      return;
+    }
     if (image_job_) {
       const ImageJob& j = *image_job_;
       // The whole output is overwritten: its old content is discarded (UNDEFINED), after
@@ -742,7 +811,8 @@ class VulkanBackend final : public DeviceBackend {
   bool lost_ = false;
   long lose_after_ = lose_device_after();
   long submits_ = 0;
-  const ImageJob* image_job_ = nullptr;  // set during render_image: planes are device images
+  const ImageJob* image_job_ = nullptr;    // set during render_image: planes are device images
+  const BufferJob* buffer_job_ = nullptr;  // set during render_buffer: planes are device buffers
   VkImageLayout in_layout_ = VK_IMAGE_LAYOUT_UNDEFINED;  // the input image's layout while image_job_
 };
 
