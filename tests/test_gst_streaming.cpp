@@ -178,8 +178,8 @@ GstVideoInfo info_from(const std::string& caps_str) {
 // A deterministic picture: smooth waves per channel plus a little hashed noise.
 std::uint8_t pattern(int x, int y, int c, int seed) {
   double v = 128 + 70 * std::sin(0.31 * x + 0.9 * c + seed) * std::cos(0.23 * y + 0.5 * c) + 20 * std::sin(0.05 * (x + 2 * y));
-  std::uint32_t hsh = static_cast<std::uint32_t>(x * 73856093) ^ static_cast<std::uint32_t>(y * 19349663) ^
-                      static_cast<std::uint32_t>((c + 7 * seed) * 83492791);
+  std::uint32_t hsh = static_cast<std::uint32_t>(x) * 73856093u ^ static_cast<std::uint32_t>(y) * 19349663u ^
+                      static_cast<std::uint32_t>(c + 7 * seed) * 83492791u;
   hsh = (hsh ^ (hsh >> 13)) * 0x5bd1e995u;
   v += static_cast<int>((hsh >> 8) % 25) - 12;
   return static_cast<std::uint8_t>(std::clamp(v, 0.0, 255.0));
@@ -592,11 +592,13 @@ TEST(StreamEos, EosFromAppsrcThroughATeeDeliversEveryFrame) {
 // ---------------------------------------------------------------------------------------
 // Property changes from another thread while PLAYING
 
+// backend=cpu: with auto every engine rebuild also enumerates the Vulkan devices (10 to
+// 50 ms), which would make the run slow and the toggles rarer per frame.
 TEST(StreamProperties, MethodAndThreadsToggledFromAnotherThreadWhileFramesFlow) {
   const std::string in_caps = caps_of(GST_VIDEO_FORMAT_I420, 40, 30);
   const std::string out_caps = "video/x-raw,width=72,height=54";
   Pipeline pl("appsrc name=src format=time block=true max-bytes=20000 caps=\"" + in_caps +
-              "\" ! lerfscale name=s method=nearest ! " + out_caps + " ! appsink name=sink sync=false");
+              "\" ! lerfscale name=s method=nearest backend=cpu ! " + out_caps + " ! appsink name=sink sync=false");
   ASSERT_TRUE(pl);
   Obj src(pl.get("src")), sink(pl.get("sink")), scale(pl.get("s"));
   GstVideoInfo in = info_from(in_caps);
@@ -620,8 +622,10 @@ TEST(StreamProperties, MethodAndThreadsToggledFromAnotherThreadWhileFramesFlow) 
       std::this_thread::sleep_for(std::chrono::microseconds(150));
     }
   });
-  const int frames = 400;
-  for (int i = 0; i < frames; ++i) {
+  // At least 400 frames, and on until the other thread has made 500 changes.
+  int frames = 0;
+  for (; frames < 400 || (toggles.load() < 500 && frames < 20000); ++frames) {
+    const int i = frames;
     GstBuffer* b = gst_buffer_copy(still);
     GST_BUFFER_PTS(b) = gst_util_uint64_scale(static_cast<guint64>(i), GST_SECOND, 30);
     if (gst_app_src_push_buffer(GST_APP_SRC(src.e), b) != GST_FLOW_OK) {
@@ -636,7 +640,7 @@ TEST(StreamProperties, MethodAndThreadsToggledFromAnotherThreadWhileFramesFlow) 
   gst_buffer_unref(still);
   ASSERT_EQ(eos, "");
   std::cout << "property toggles while " << frames << " frames flowed: " << toggles.load() << "\n";
-  EXPECT_GE(toggles.load(), 200);
+  EXPECT_GE(toggles.load(), 500);
   Samples outs;
   drain(sink, outs);
   ASSERT_EQ(outs.size(), static_cast<std::size_t>(frames));
@@ -662,8 +666,9 @@ TEST(StreamProperties, WarpMatrixToggledFromAnotherThreadGivesWholeFrames) {
   Obj src(pl.get("src")), sink(pl.get("sink")), warp(pl.get("w"));
   GstVideoInfo in = info_from(in_caps);
   GstBuffer* still = make_buffer(in, 4);
-  ASSERT_TRUE(pl.set_state(GST_STATE_PLAYING));
   const char* matrices[] = {"<1.0,0.0,5.0, 0.0,1.0,3.0, 0.0,0.0,1.0>", "<1.0,0.0,-7.0, 0.0,1.0,-2.0, 0.0,0.0,1.0>"};
+  gst_util_set_object_arg(G_OBJECT(warp.e), "matrix", matrices[0]);  // not the default identity
+  ASSERT_TRUE(pl.set_state(GST_STATE_PLAYING));
   std::atomic<bool> stop{false};
   std::thread toggler([&] {
     for (unsigned i = 0; !stop.load(); ++i) {
@@ -803,6 +808,12 @@ TEST(StreamMany, TeeWithFourScalingBranches) {
 // ---------------------------------------------------------------------------------------
 // Memory over a long run
 
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAsan = true;  // freed memory sits in ASan's quarantine: RSS says nothing
+#else
+constexpr bool kAsan = false;
+#endif
+
 long rss_kb() {
   std::ifstream f("/proc/self/status");
   std::string line;
@@ -813,6 +824,7 @@ long rss_kb() {
 
 TEST(StreamMemory, TenThousandFramesWithFlatRss) {
   if (rss_kb() < 0) GTEST_SKIP() << "no VmRSS in /proc/self/status";
+  if (kAsan) GTEST_SKIP() << "built with AddressSanitizer: its quarantine makes RSS grow";
   const int frames = 10000;
   Pipeline pl("videotestsrc num-buffers=" + std::to_string(frames) +
               " pattern=snow ! video/x-raw,format=I420,width=64,height=48,framerate=30/1 ! lerfscale method=bilinear ! "
@@ -821,7 +833,7 @@ TEST(StreamMemory, TenThousandFramesWithFlatRss) {
   Obj sink(pl.get("sink"));
   struct Probe {
     std::atomic<int> count{0};
-    std::atomic<long> rss_1000{-1}, rss_end{-1};
+    std::atomic<long> rss_3000{-1}, rss_end{-1};
   } probe;
   GstPad* pad = gst_element_get_static_pad(sink, "sink");
   gst_pad_add_probe(
@@ -829,7 +841,7 @@ TEST(StreamMemory, TenThousandFramesWithFlatRss) {
       [](GstPad*, GstPadProbeInfo*, gpointer data) {
         auto* p = static_cast<Probe*>(data);
         int n = ++p->count;
-        if (n == 1000) p->rss_1000 = rss_kb();
+        if (n == 1000) p->rss_3000 = rss_kb();
         if (n == 10000) p->rss_end = rss_kb();
         return GST_PAD_PROBE_OK;
       },
@@ -840,28 +852,29 @@ TEST(StreamMemory, TenThousandFramesWithFlatRss) {
   ASSERT_EQ(pl.wait_eos(60 * GST_SECOND), "");
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   ASSERT_EQ(probe.count.load(), frames);
-  long growth = probe.rss_end - probe.rss_1000;
+  long growth = probe.rss_end - probe.rss_3000;
   std::cout << frames << " frames 64x48 -> 96x72 bilinear in " << secs << " s; VmRSS after 1000 frames "
-            << probe.rss_1000 << " kB, after " << frames << " frames " << probe.rss_end << " kB, growth " << growth
+            << probe.rss_3000 << " kB, after " << frames << " frames " << probe.rss_end << " kB, growth " << growth
             << " kB\n";
   EXPECT_LT(growth, 2048) << "RSS grew by more than 2 MB over 9000 frames";
 }
 
 // The engine is rebuilt at every frame (n-threads and method changed from a pad probe) for
-// 600 frames: rebuilding must not leak. (With backend auto each rebuild also enumerates the
-// Vulkan devices, about 10 ms here, so the run is kept short.)
+// 1,500 frames: rebuilding (thread pools, kernels) must not leak. backend=cpu: with auto,
+// each rebuild also enumerates the Vulkan devices (10 to 50 ms here), too slow for a test.
 TEST(StreamMemory, EngineRebuiltEveryFrameDoesNotLeak) {
   if (rss_kb() < 0) GTEST_SKIP() << "no VmRSS in /proc/self/status";
-  const int frames = 600;
+  if (kAsan) GTEST_SKIP() << "built with AddressSanitizer: its quarantine makes RSS grow";
+  const int frames = 1500;
   Pipeline pl("videotestsrc num-buffers=" + std::to_string(frames) +
               " pattern=snow ! video/x-raw,format=I420,width=32,height=24,framerate=30/1 ! lerfscale name=s "
-              "method=bilinear ! video/x-raw,width=48,height=36 ! fakesink name=sink sync=false");
+              "method=bilinear backend=cpu ! video/x-raw,width=48,height=36 ! fakesink name=sink sync=false");
   ASSERT_TRUE(pl);
   Obj scale(pl.get("s"));
   struct Probe {
     GstElement* scale;
     std::atomic<int> count{0};
-    std::atomic<long> rss_100{-1}, rss_end{-1};
+    std::atomic<long> rss_300{-1}, rss_end{-1};
   } probe{scale.e};
   GstPad* pad = gst_element_get_static_pad(scale, "sink");
   gst_pad_add_probe(
@@ -871,8 +884,8 @@ TEST(StreamMemory, EngineRebuiltEveryFrameDoesNotLeak) {
         int n = ++p->count;
         g_object_set(p->scale, "n-threads", static_cast<guint>(1 + n % 2), nullptr);
         gst_util_set_object_arg(G_OBJECT(p->scale), "method", n % 3 ? "bilinear" : "bicubic");
-        if (n == 100) p->rss_100 = rss_kb();
-        if (n == 600) p->rss_end = rss_kb();
+        if (n == 300) p->rss_300 = rss_kb();
+        if (n == 1500) p->rss_end = rss_kb();
         return GST_PAD_PROBE_OK;
       },
       &probe, nullptr);
@@ -882,10 +895,10 @@ TEST(StreamMemory, EngineRebuiltEveryFrameDoesNotLeak) {
   ASSERT_EQ(pl.wait_eos(60 * GST_SECOND), "");
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   ASSERT_EQ(probe.count.load(), frames);
-  long growth = probe.rss_end - probe.rss_100;
-  std::cout << frames << " frames with an engine rebuild each in " << secs << " s; VmRSS after 100 frames "
-            << probe.rss_100 << " kB, after " << frames << " " << probe.rss_end << " kB, growth " << growth << " kB\n";
-  EXPECT_LT(growth, 1024) << "RSS grew by more than 1 MB over 500 engine rebuilds";
+  long growth = probe.rss_end - probe.rss_300;
+  std::cout << frames << " frames with an engine rebuild each in " << secs << " s; VmRSS after 300 frames "
+            << probe.rss_300 << " kB, after " << frames << " " << probe.rss_end << " kB, growth " << growth << " kB\n";
+  EXPECT_LT(growth, 2048) << "RSS grew by more than 2 MB over 1200 engine rebuilds";
 }
 
 // ---------------------------------------------------------------------------------------
