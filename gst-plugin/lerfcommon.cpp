@@ -275,8 +275,8 @@ void install_engine_properties(GObjectClass* klass) {
   g_object_class_install_property(
       klass, kPropBackend,
       g_param_spec_enum("backend", "Backend",
-                        "Where the engine runs: auto = Vulkan on a GPU (on the pipeline's device for "
-                        "memory:VulkanImage), else the CPU, falling back to the CPU if Vulkan fails mid-stream; "
+                        "Where the engine runs: auto = Vulkan on a GPU (on the pipeline's device for Vulkan "
+                        "memory), else the CPU, falling back to the CPU if Vulkan fails mid-stream; "
                         "cpu; vulkan = any Vulkan device, errors are element errors",
                         backend_get_type(),
                         static_cast<gint>(lerf::BackendKind::Auto), flags));

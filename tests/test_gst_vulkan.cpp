@@ -389,6 +389,24 @@ INSTANTIATE_TEST_SUITE_P(Formats, GstVulkanDeviceFormats,
                          ::testing::Values("I420", "NV12", "YV12", "Y444", "Y41B", "GRAY8", "AYUV", "xRGB", "RGBA"),
                          [](const auto& info) { return std::string(info.param); });
 
+// Buffers read back by mapping them (host-visible Vulkan memory), so that padded strides are
+// tested without vulkandownload (whose 1.22 chroma readback ignores padding): I420 100 pixels
+// wide has 52-byte chroma strides for 50-pixel chroma rows.
+TEST(GstVulkanDeviceMemoryCases, BuffersWithPaddedStrides) {
+  REQUIRE_GST_VULKAN();
+  const std::string src =
+      "videotestsrc num-buffers=2 pattern=ball foreground-color=0xff30c040 background-color=0xff902050 ! "
+      "video/x-raw,format=I420,width=100,height=60";
+  Result want = run_pipeline(src + " ! lerfscale backend=cpu method=bicubic ! video/x-raw,width=150,height=90 ! "
+                             "appsink name=sink sync=false");
+  ASSERT_EQ(want.frames.size(), 2u) << joined(want.errors);
+  Result got = run_pipeline(src + " ! vulkanupload ! video/x-raw(memory:VulkanBuffer) ! lerfscale name=probe "
+                            "backend=vulkan method=bicubic ! video/x-raw(memory:VulkanBuffer),width=150,height=90 ! "
+                            "appsink name=sink sync=false");
+  EXPECT_NE(got.caps_seen.find("memory:VulkanBuffer"), std::string::npos) << got.caps_seen;
+  expect_same_frames(got, want, "i420_buffer_padded");
+}
+
 TEST(GstVulkanDeviceMemoryCases, LerfOnBuffers) {
   REQUIRE_GST_VULKAN();
   if (official_luts().empty()) GTEST_SKIP() << "../shared/reference/lerf-official is absent: no LeRF LUTs";
