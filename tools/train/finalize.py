@@ -44,7 +44,7 @@ def main():
     ap.add_argument("--scales", default="2,3,4,1.5,2.5,3.5")
     ap.add_argument("--reference", default="", help="folder with the authors' <method>/ LUTs (comparison only)")
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--train-log", default="", help="train_log.json written by train.py (recipe, wall time)")
+    ap.add_argument("--train-log", default="", help="train_log.json of train.py (recipe, wall time); a second, comma-separated: the fine-tune")
     ap.add_argument("--prep-seconds", type=float, default=0, help="wall time of prepare_data.sh, recorded")
     ap.add_argument("--table", default="", help="also write a markdown results table here")
     args = ap.parse_args()
@@ -64,9 +64,12 @@ def main():
         with open(meta_path) as f:
             meta = json.load(f)
     recipe = {}
-    if args.train_log and os.path.exists(args.train_log):
-        with open(args.train_log) as f:
-            tl = json.load(f)
+    logs = []
+    for path in filter(None, args.train_log.split(",")):
+        with open(path) as f:
+            logs.append(json.load(f))
+    if logs:
+        tl = logs[0]
         a = tl["args"]
         recipe = {
             "training_data": TRAINING_DATA,
@@ -90,6 +93,14 @@ def main():
                 "validation_psnr_y_heldout": tl.get("val_log", []),
             },
         }
+        for ft in logs[1:]:
+            b = ft["args"]
+            recipe["recipe"]["fine_tune"] = {
+                "what": "int8 tables (straight-through rounding throughout) from the run above, larger batches",
+                "iterations": b["iters"], "batch": b["batch"], "lr_patch": b["patch"],
+                "optimiser": f"Adam, cosine {b['lr']} -> {b['lr_end']} LUT units per step",
+                "wall_seconds": ft["train_seconds"], "validation_psnr_y_heldout": ft.get("val_log", []),
+            }
     kind = "steerable Gaussian (rho, sigma_x, sigma_y)" if args.method == "lerf-g" else "amplified linear (a)"
     meta.update({
         "method": args.method,
