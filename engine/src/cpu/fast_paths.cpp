@@ -86,6 +86,8 @@ struct FastCpu::LerfPlan {
   std::size_t stride = 0;
   std::vector<std::int32_t> xoff;  // [b * stride + ox]: word index of neighbour b in a packed row
   std::vector<float> dc;
+  int lanes = 0;                              // SIMD lanes the permute tables were made for
+  std::vector<std::int32_t> xbase, xlocal;    // permute tables (see simd::LerfRowArgs)
 };
 
 struct FastCpu::Band {
@@ -102,6 +104,7 @@ FastCpu::FastCpu(const MethodSetup& setup) : setup_(setup) {
     for (int p = 0; p < kLutPatterns; ++p) {
       stage1_[p] = lut.stage1[p];
       stage1_[p].resize(stage1_[p].size() + 4, 0);
+      cells1_[p] = simd::lut_cells(lut.stage1[p].data());
       for (int d = 0; d < 2; ++d) {
         stage2_[p][d] = lut.stage2[p][d];
         stage2_[p][d].resize(stage2_[p][d].size() + 4, 0);
@@ -296,7 +299,8 @@ std::shared_ptr<const PlaneAnalysis> FastCpu::analyse_lerf(ConstPlaneView in, Th
     ++allocations_;
     a->filtered = Plane(in.width, in.height, in.channels);
     a->hyper.assign(pixels * in.channels * outputs, 0);
-    a->packed.assign(pixels * in.channels, 0);
+    // Padded: the render's permutes read up to 2 * kMaxLanes words past a row's last neighbour.
+    a->packed.assign(pixels * in.channels + 2 * simd::kMaxLanes, 0);
   }
   a->input_size = in.size();
   a->channels = in.channels;
@@ -343,6 +347,7 @@ void FastCpu::lut_stage(ConstPlaneView in, int channel, LerfAnalysis& out, Threa
       for (int r = 0; r < 4; ++r) {
         const int t = p * 4 + r;
         args.luts[t] = stage == 1 ? stage1_[p].data() : stage2_[p][r & 1].data();
+        if (stage == 1) args.cells[t] = cells1_[p].data();
         for (int k = 0; k < 4; ++k) {
           auto o = rotate_offset(kLutPatternOffsets[p][k], r);
           args.dy[t][k] = o[0];
@@ -409,7 +414,7 @@ const FastCpu::LerfPlan& FastCpu::lerf_plan(const PlaneJob& job, Size in) {
   ++tick_;
   for (auto& p : lerf_plans_)
     if (p->in_w == in.width && p->in_h == in.height && p->out_w == job.out.width && p->out_h == job.out.height &&
-        p->ch == ch && p->border == job.border && std::equal(key, key + 4, p->m)) {
+        p->ch == ch && p->border == job.border && p->lanes == simd::lanes_f32() && std::equal(key, key + 4, p->m)) {
       p->used = tick_;
       return *p;
     }
@@ -433,6 +438,24 @@ const FastCpu::LerfPlan& FastCpu::lerf_plan(const PlaneJob& job, Size in) {
       p.xoff[b * p.stride + ox] = p.tx.index[t] * ch;
       p.dc[b * p.stride + ox] = p.tx.value[t];
     }
+  // Blocks of `lanes` outputs whose neighbours lie within 2 * lanes words: permutes, not gathers.
+  p.lanes = simd::lanes_f32();
+  const int nblocks = static_cast<int>(p.stride / p.lanes);
+  p.xbase.assign(nblocks, -1);
+  p.xlocal.assign(p.nx * p.stride, 0);
+  for (int blk = 0; blk < nblocks; ++blk) {
+    int lo = 1 << 30, hi = -1;
+    for (int b = 0; b < p.nx; ++b)
+      for (int i = blk * p.lanes; i < std::min((blk + 1) * p.lanes, p.out_w); ++i) {
+        lo = std::min(lo, p.xoff[b * p.stride + i]);
+        hi = std::max(hi, p.xoff[b * p.stride + i]);
+      }
+    if (hi < 0 || hi - lo >= 2 * p.lanes) continue;
+    p.xbase[blk] = lo;
+    for (int b = 0; b < p.nx; ++b)
+      for (int i = blk * p.lanes; i < (blk + 1) * p.lanes; ++i)
+        p.xlocal[b * p.stride + i] = i < p.out_w ? p.xoff[b * p.stride + i] - lo : 0;
+  }
   if (lerf_plans_.size() >= kCacheEntries) {
     auto lru = std::min_element(lerf_plans_.begin(), lerf_plans_.end(),
                                 [](const auto& a, const auto& b) { return a->used < b->used; });
@@ -467,6 +490,8 @@ void FastCpu::render_lerf(bool gaussian, const LerfAnalysis& an, const PlaneJob&
       args.xoff = p.xoff.data();
       args.dc = p.dc.data();
       args.table_stride = p.stride;
+      args.xbase = p.xbase.data();
+      args.xlocal = p.xlocal.data();
       args.scratch = bs[b].scratch.data();
       args.out = bs[b].bytes.data();
       for (int oy = p.out_h * b / nb; oy < p.out_h * (b + 1) / nb; ++oy) {

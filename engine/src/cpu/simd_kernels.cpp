@@ -214,6 +214,99 @@ HWY_INLINE hn::Vec<DI> RoundClip(hn::Vec<DF> v) {
   return hn::ConvertTo(di, hn::Round(hn::Min(hn::Max(v, hn::Zero(df)), hn::Set(df, 255.0f))));
 }
 
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+// Stage 1 from cell tables (lut_cells), 16 pixels at a time: per look-up, the 16 corners of
+// the pixel's cell in one 128-bit lane (4 pixels per vector), the simplex walk's 5 vertices
+// picked by a byte shuffle, weighted by multiply-adds of bytes. Sums are exact integers, as
+// SimplexAdd's: per look-up a 16-bit pair sums to at most 16 * 128, twelve to 24576.
+void LutRowCells(const LutRowArgs& args) {
+  const DF df;
+  const DI di;
+  const D8 d8;
+  HWY_ALIGN std::int32_t off[12][16], ctl[12][16], wlo[12][16], whi[12][16];
+  const __m512i ctl_const = _mm512_set4_epi32(int(0x80808080u), int(0x80808080u), int(0x8080800Fu), 0);
+  __m512i idx_ctl[4], idx_w[4];
+  for (int g = 0; g < 4; ++g) {
+    idx_ctl[g] = _mm512_set_epi32(4 * g + 3, 4 * g + 3, 4 * g + 3, 4 * g + 3, 4 * g + 2, 4 * g + 2, 4 * g + 2,
+                                  4 * g + 2, 4 * g + 1, 4 * g + 1, 4 * g + 1, 4 * g + 1, 4 * g, 4 * g, 4 * g, 4 * g);
+    idx_w[g] = _mm512_set_epi32(0, 0, 16 + 4 * g + 3, 4 * g + 3, 0, 0, 16 + 4 * g + 2, 4 * g + 2, 0, 0,
+                                16 + 4 * g + 1, 4 * g + 1, 0, 0, 16 + 4 * g, 4 * g);
+  }
+  const __m512i ones16 = _mm512_set1_epi16(1);
+  const __m512i pick = _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 28, 24, 20, 16, 12, 8, 4, 0);
+  for (int x = 0; x < args.width; x += 16) {
+    const auto a = hn::PromoteTo(di, hn::LoadU(d8, args.rows[3] + x));
+    const auto m15 = hn::Set(di, 15);
+    const auto cell_a = hn::ShiftLeft<12>(hn::ShiftRight<4>(a));
+    const auto ka = hn::Or(hn::ShiftLeft<4>(hn::And(a, m15)), hn::Set(di, 8));
+    for (int t = 0; t < 12; ++t) {
+      auto load = [&](int k) {
+        const std::uint8_t* p = args.rows[args.dy[t][k] + 3] + x + args.dx[t][k];
+        return hn::PromoteTo(di, hn::LoadU(d8, p));
+      };
+      const auto b = load(1), c = load(2), d = load(3);
+      const auto cell = hn::Or(hn::Or(cell_a, hn::ShiftLeft<8>(hn::ShiftRight<4>(b))),
+                               hn::Or(hn::ShiftLeft<4>(hn::ShiftRight<4>(c)), hn::ShiftRight<4>(d)));
+      hn::Store(hn::ShiftLeft<4>(cell), di, off[t]);
+      // Keys LSB << 4 | corner bit (a 8, b 4, c 2, d 1): descending order is the reference's
+      // walk (ties: a before b before c before d).
+      auto k0 = ka;
+      auto k1 = hn::Or(hn::ShiftLeft<4>(hn::And(b, m15)), hn::Set(di, 4));
+      auto k2 = hn::Or(hn::ShiftLeft<4>(hn::And(c, m15)), hn::Set(di, 2));
+      auto k3 = hn::Or(hn::ShiftLeft<4>(hn::And(d, m15)), hn::Set(di, 1));
+      auto cx = [](hn::Vec<DI>& p, hn::Vec<DI>& q) {
+        auto hi = hn::Max(p, q);
+        q = hn::Min(p, q);
+        p = hi;
+      };
+      cx(k0, k1);
+      cx(k2, k3);
+      cx(k0, k2);
+      cx(k1, k3);
+      cx(k1, k2);
+      const auto c1 = hn::And(k0, m15);
+      const auto c2 = hn::Or(c1, hn::And(k1, m15));
+      const auto c3 = hn::Or(c2, hn::And(k2, m15));
+      hn::Store(hn::Or(hn::Or(hn::ShiftLeft<8>(c1), hn::ShiftLeft<16>(c2)), hn::ShiftLeft<24>(c3)), di, ctl[t]);
+      const auto f0 = hn::ShiftRight<4>(k0), f1 = hn::ShiftRight<4>(k1), f2 = hn::ShiftRight<4>(k2),
+                 f3 = hn::ShiftRight<4>(k3);
+      const auto w0 = hn::Sub(hn::Set(di, 16), f0), w1 = hn::Sub(f0, f1), w2 = hn::Sub(f1, f2), w3 = hn::Sub(f2, f3);
+      hn::Store(hn::Or(hn::Or(w0, hn::ShiftLeft<8>(w1)), hn::Or(hn::ShiftLeft<16>(w2), hn::ShiftLeft<24>(w3))), di,
+                wlo[t]);
+      hn::Store(f3, di, whi[t]);
+    }
+    __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
+                      _mm512_setzero_si512()};
+    for (int t = 0; t < 12; ++t) {
+      const std::int8_t* lut = args.cells[t];
+      const __m512i vctl = _mm512_load_si512(ctl[t]), vwlo = _mm512_load_si512(wlo[t]),
+                    vwhi = _mm512_load_si512(whi[t]);
+      for (int g = 0; g < 4; ++g) {
+        const std::int32_t* o = off[t] + 4 * g;
+        __m512i cells = _mm512_castsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(lut + o[0])));
+        cells = _mm512_inserti32x4(cells, _mm_loadu_si128(reinterpret_cast<const __m128i*>(lut + o[1])), 1);
+        cells = _mm512_inserti32x4(cells, _mm_loadu_si128(reinterpret_cast<const __m128i*>(lut + o[2])), 2);
+        cells = _mm512_inserti32x4(cells, _mm_loadu_si128(reinterpret_cast<const __m128i*>(lut + o[3])), 3);
+        const __m512i sel = _mm512_mask_permutexvar_epi32(ctl_const, 0x1111, idx_ctl[g], vctl);
+        const __m512i w = _mm512_maskz_permutex2var_epi32(0x3333, vwlo, idx_w[g], vwhi);
+        acc[g] = _mm512_add_epi16(acc[g], _mm512_maddubs_epi16(w, _mm512_shuffle_epi8(cells, sel)));
+      }
+    }
+    // Per lane: dword 0 = pairs 0 + 1, dword 1 = pair 2; their sum in dword 0 of each lane.
+    __m512i s[4];
+    for (int g = 0; g < 4; ++g) {
+      s[g] = _mm512_madd_epi16(acc[g], ones16);
+      s[g] = _mm512_add_epi32(s[g], _mm512_srli_epi64(s[g], 32));
+    }
+    const __m512i s01 = _mm512_permutex2var_epi32(s[0], pick, s[1]);
+    const __m512i s23 = _mm512_permutex2var_epi32(s[2], pick, s[3]);
+    const hn::Vec<DI> sum{_mm512_shuffle_i64x2(s01, s23, 0x44)};
+    auto v = hn::Div(hn::Mul(hn::ConvertTo(df, sum), hn::Set(df, 0.0625f)), hn::Set(df, 3.0f));
+    hn::StoreU(hn::DemoteTo(d8, RoundClip(v)), d8, args.out_bytes + x);
+  }
+}
+#endif
+
 template <int kOutputs>
 void LutRowT(const LutRowArgs& args) {
   const DF df;
@@ -265,8 +358,46 @@ void LutRowT(const LutRowArgs& args) {
 }
 
 void LutRow(const LutRowArgs& args) {
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+  if (args.stage == 1 && args.outputs == 1 && args.cells[0]) {
+    LutRowCells(args);
+    return;
+  }
+#endif
   if (args.outputs == 3) LutRowT<3>(args);
   else LutRowT<1>(args);
+}
+
+// exp(x) for x <= 0 (LeRF-G's normalised weights): 2^(x log2 e) split into 2^round and a
+// degree-6 Taylor polynomial of 2^f on [-0.5, 0.5] (relative error ~1e-7, as float's own);
+// arguments below -87 give 2^-126 or so instead of 0, harmless next to the weight 1 of qmin.
+HWY_INLINE hn::Vec<DF> ExpNonPositive(hn::Vec<DF> x) {
+  const DF df;
+  const DI di;
+  const auto t = hn::Mul(hn::Max(x, hn::Set(df, -87.0f)), hn::Set(df, 1.44269504088896341f));
+  const auto r = hn::Round(t);
+  const auto f = hn::Sub(t, r);
+  auto p = hn::Set(df, 1.5403530393381609e-4f);
+  p = hn::MulAdd(p, f, hn::Set(df, 1.3333558146428443e-3f));
+  p = hn::MulAdd(p, f, hn::Set(df, 9.6181291076284772e-3f));
+  p = hn::MulAdd(p, f, hn::Set(df, 5.5504108664821580e-2f));
+  p = hn::MulAdd(p, f, hn::Set(df, 2.4022650695910071e-1f));
+  p = hn::MulAdd(p, f, hn::Set(df, 6.9314718055994531e-1f));
+  p = hn::MulAdd(p, f, hn::Set(df, 1.0f));
+  const auto scale = hn::BitCast(df, hn::ShiftLeft<23>(hn::Add(hn::ConvertTo(di, r), hn::Set(di, 127))));
+  return hn::Mul(p, scale);
+}
+
+// Words row[base .. base + 2N) selected by idx (0 .. 2N).
+HWY_INLINE hn::Vec<DI> Permute2(hn::Vec<DI> w0, hn::Vec<DI> w1, hn::Vec<DI> idx) {
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+  return hn::Vec<DI>{_mm512_permutex2var_epi32(w0.raw, idx.raw, w1.raw)};
+#else
+  const DI di;
+  const int N = static_cast<int>(hn::Lanes(di));
+  const auto sel = hn::IndicesFromVec(di, hn::And(idx, hn::Set(di, N - 1)));
+  return hn::IfThenElse(hn::Lt(idx, hn::Set(di, N)), hn::TableLookupLanes(w0, sel), hn::TableLookupLanes(w1, sel));
+#endif
 }
 
 // One output row of LeRF for one channel: n = nx * ny neighbours per pixel.
@@ -280,17 +411,24 @@ void LerfRowT(const LerfRowArgs& args) {
   float* sbuf = args.scratch + n * N;  // n * N: samples
   const auto m255 = hn::Set(di, 255);
   const auto k2 = hn::Set(df, 2.0f / 255.0f), k10 = hn::Set(df, 10.0f / 255.0f), one = hn::Set(df, 1.0f);
-  for (int x = 0; x < args.width; x += N) {
+  for (int x = 0, blk = 0; x < args.width; x += N, ++blk) {
     auto qmin = hn::Set(df, 3.4e38f);
     auto wsum = hn::Zero(df), acc = hn::Zero(df);
     auto bestd = hn::Set(df, 3.4e38f), bests = hn::Zero(df);
+    const int base = args.xbase ? args.xbase[blk] : -1;
     int j = 0;
     for (int a = 0; a < args.ny; ++a) {
       const std::int32_t* row = reinterpret_cast<const std::int32_t*>(args.rows[a]);
       const auto dr = hn::Set(df, args.dr[a]);
+      hn::Vec<DI> w0 = hn::Zero(di), w1 = hn::Zero(di);
+      if (base >= 0) {
+        w0 = hn::LoadU(di, row + base);
+        w1 = hn::LoadU(di, row + base + N);
+      }
       for (int b = 0; b < args.nx; ++b, ++j) {
         const std::size_t t = b * args.table_stride + x;
-        auto g = hn::GatherIndex(di, row, hn::LoadU(di, args.xoff + t));
+        auto g = base >= 0 ? Permute2(w0, w1, hn::LoadU(di, args.xlocal + t))
+                           : hn::GatherIndex(di, row, hn::LoadU(di, args.xoff + t));
         auto dc = hn::LoadU(df, args.dc + t);
         auto sample = hn::ConvertTo(df, hn::BitCast(di, hn::ShiftRight<24>(hn::BitCast(hn::RebindToUnsigned<DI>(), g))));
         hn::StoreU(sample, df, sbuf + j * N);
@@ -325,7 +463,7 @@ void LerfRowT(const LerfRowArgs& args) {
     hn::Vec<DF> result;
     if constexpr (kGaussian) {
       for (int i = 0; i < n; ++i) {
-        auto w = hn::Exp(df, hn::Sub(qmin, hn::LoadU(df, qbuf + i * N)));
+        auto w = ExpNonPositive(hn::Sub(qmin, hn::LoadU(df, qbuf + i * N)));
         wsum = hn::Add(wsum, w);
         acc = hn::Add(acc, hn::Mul(w, hn::LoadU(df, sbuf + i * N)));
       }
@@ -375,6 +513,18 @@ void nearest_row(const std::uint8_t* in, const std::int32_t* off, const std::int
   HWY_DYNAMIC_DISPATCH(NearestRow)(in, off, base, local, n, out, tail);
 }
 void lut_row(const LutRowArgs& args) { HWY_DYNAMIC_DISPATCH(LutRow)(args); }
+std::vector<std::int8_t> lut_cells(const std::int8_t* lut) {
+  std::vector<std::int8_t> cells(16 * 16 * 16 * 16 * 16);
+  for (int a = 0; a < 16; ++a)
+    for (int b = 0; b < 16; ++b)
+      for (int c = 0; c < 16; ++c)
+        for (int d = 0; d < 16; ++d)
+          for (int corner = 0; corner < 16; ++corner)
+            cells[16 * (4096 * a + 256 * b + 16 * c + d) + corner] =
+                lut[(a + (corner >> 3)) * 4913 + (b + ((corner >> 2) & 1)) * 289 + (c + ((corner >> 1) & 1)) * 17 +
+                    d + (corner & 1)];
+  return cells;
+}
 void lerf_row(const LerfRowArgs& args) { HWY_DYNAMIC_DISPATCH(LerfRow)(args); }
 int lanes_f32() { return HWY_DYNAMIC_DISPATCH(LanesF32)(); }
 

@@ -39,11 +39,19 @@ struct LutRowArgs {
   int outputs = 1;              // values per LUT vertex (1 or 3)
   int stage = 1;                // 1: out_bytes; 2: out_words (hyper bytes, centre sample in byte 3)
   const std::int8_t* luts[12];  // per (pattern, rotation), each readable 4 bytes past its end
+  // Optional, stage 1 (outputs 1): the same tables re-laid per 4-D cell (see lut_cells), per
+  // (pattern, rotation); the AVX-512 targets then load one cell per look-up instead of
+  // gathering 5 vertices.
+  const std::int8_t* cells[12] = {};
   int dy[12][4], dx[12][4];     // sample offsets per (pattern, rotation)
   std::uint8_t* out_bytes = nullptr;    // stage 1, width rounded up to kMaxLanes
   std::uint32_t* out_words = nullptr;   // stage 2, width rounded up to kMaxLanes
 };
 void lut_row(const LutRowArgs& args);
+// A stage-1 table (17^4 vertices, 1 output) re-laid per cell: cell (A, B, C, D) of the MSBs
+// 0..15 holds at byte 16 * (4096 A + 256 B + 16 C + D) + (8 i + 4 j + 2 k + l) the vertex
+// (A + i, B + j, C + k, D + l): the 16 corners of the cell, so any simplex walk's 5 vertices.
+std::vector<std::int8_t> lut_cells(const std::int8_t* lut);
 
 // One output row of LeRF (separable map) for one channel.
 struct LerfRowArgs {
@@ -55,6 +63,11 @@ struct LerfRowArgs {
   const std::int32_t* xoff = nullptr;  // [b * table_stride + x]: word index in a row
   const float* dc = nullptr;           // [b * table_stride + x]: column distance
   std::size_t table_stride = 0;
+  // Optional (null: gathers), made for lanes_f32() lanes: block i of lanes outputs with
+  // xbase[i] >= 0 reads its neighbours by permutes of the 2 * lanes words from xbase[i]:
+  // xlocal[b * table_stride + x] = xoff - xbase < 2 * lanes; rows readable that far.
+  const std::int32_t* xbase = nullptr;
+  const std::int32_t* xlocal = nullptr;
   float* scratch = nullptr;            // 2 * nx * ny * kMaxLanes floats
   std::uint8_t* out = nullptr;         // width rounded up to kMaxLanes
 };
