@@ -88,6 +88,14 @@ TEST(Geometry, WarpMapInvertsAndRejectsSingular) {
   EXPECT_THROW(warp_map(Matrix3{{1, 2, 3, 2, 4, 6, 0, 0, 1}}), Error);
   EXPECT_THROW(warp_map(Matrix3{{0, 0, 0, 0, 0, 0, 0, 0, 0}}), Error);
   EXPECT_THROW(warp_map(Matrix3{{1, 0, 0, 0, std::nan(""), 0, 0, 0, 1}}), Error);
+  EXPECT_THROW(warp_map(Matrix3{{1, 2, 3, 2, 4 + 1e-17, 6, 0, 0, 1}}), Error);
+  // A 5% (and a 0.1%) thumbnail placed far from the origin is a valid warp: singularity is
+  // judged relative to each column's scale, not to the translation.
+  for (double k : {0.05, 0.001}) {
+    auto thumb = warp_map(Matrix3{{k, 0, 1800, 0, k, 1000, 0, 0, 1}});
+    EXPECT_NEAR(thumb.out_to_in(0, 0), 1 / k, 1e-6 / k);
+    EXPECT_NEAR(thumb.out_to_in(0, 2), -1800 / k, 1e-3 / k);
+  }
   try {
     warp_map(Matrix3{{1, 2, 3, 2, 4, 6, 0, 0, 1}});
   } catch (const Error& e) {

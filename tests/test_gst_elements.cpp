@@ -84,8 +84,8 @@ std::string caps_of(GstVideoFormat f, int w, int h, const char* extra = "") {
 // A deterministic picture: smooth waves per channel plus a little hashed noise.
 std::uint8_t pattern(int x, int y, int c, int seed, int noise = 12) {
   double v = 128 + 70 * std::sin(0.31 * x + 0.9 * c + seed) * std::cos(0.23 * y + 0.5 * c) + 20 * std::sin(0.05 * (x + 2 * y));
-  std::uint32_t hsh = static_cast<std::uint32_t>(x * 73856093) ^ static_cast<std::uint32_t>(y * 19349663) ^
-                      static_cast<std::uint32_t>((c + 7 * seed) * 83492791);
+  std::uint32_t hsh = static_cast<std::uint32_t>(x) * 73856093u ^ static_cast<std::uint32_t>(y) * 19349663u ^
+                      static_cast<std::uint32_t>(c + 7 * seed) * 83492791u;
   hsh = (hsh ^ (hsh >> 13)) * 0x5bd1e995u;
   v += static_cast<int>((hsh >> 8) % (2 * noise + 1)) - noise;
   return static_cast<std::uint8_t>(std::clamp(v, 0.0, 255.0));

@@ -1476,7 +1476,7 @@ TEST(StreamWarp, SingularMatricesAreCleanErrorsWithoutFrames) {
 // compares the determinant of the 2x2 scale part (0.0025) with the cube of the translation
 // (1800^3 * 1e-12 = 0.0058) and calls it singular. Known engine bug (engine/src/geometry.cpp,
 // Matrix3::inverse); enable when fixed.
-TEST(StreamWarp, DISABLED_SmallThumbnailFarFromTheOriginIsNotSingular) {
+TEST(StreamWarp, SmallThumbnailFarFromTheOriginIsNotSingular) {
   const std::string in_caps = caps_of(GST_VIDEO_FORMAT_GRAY8, 64, 48);
   GstHarness* h = gst_harness_new_parse(
       "lerfwarp method=nearest matrix=\"<0.05,0.0,1800.0, 0.0,0.05,1000.0, 0.0,0.0,1.0>\"");

@@ -2,6 +2,8 @@
 
 #include <iostream>
 #include <mutex>
+#include <string>
+#include <vector>
 
 #include "lerf/error.hpp"
 
@@ -11,9 +13,26 @@ namespace {
 
 // BackendKind::Auto: the Vulkan backend on a real GPU, else null (use the CPU). A failure
 // to create it is reported once per process.
+// The Vulkan devices, enumerated once per process: engines are rebuilt whenever an element's
+// method or thread count changes, and enumerating creates a Vulkan instance (10-50 ms).
+const std::vector<VulkanDeviceInfo>& vulkan_devices_once() {
+  static std::vector<VulkanDeviceInfo> devices;
+  static std::string error;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    try {
+      devices = list_vulkan_devices();
+    } catch (const Error& e) {
+      error = e.what();
+    }
+  });
+  if (!error.empty()) throw Error(error);
+  return devices;
+}
+
 std::unique_ptr<Backend> try_gpu_backend(const MethodSetup& setup, int device_index) {
   try {
-    auto devices = list_vulkan_devices();
+    const auto& devices = vulkan_devices_once();
     if (device_index < 0 || device_index >= static_cast<int>(devices.size()))
       throw Error(devices.empty() ? "no Vulkan device" : "no Vulkan device " + std::to_string(device_index));
     if (!auto_uses_vulkan(devices[device_index])) return nullptr;

@@ -78,9 +78,12 @@ bool Matrix3::is_finite() const {
 Matrix3 Matrix3::inverse() const {
   if (!is_finite()) throw Error("matrix has non-finite entries");
   double det = determinant();
-  double norm = 0;
-  for (double v : m) norm = std::max(norm, std::abs(v));
-  if (!std::isfinite(det) || std::abs(det) <= 1e-12 * norm * norm * norm)
+  // Singular relative to the scale of each column (Hadamard's bound |det| <= product of the
+  // column norms): invariant to rescaling an axis, so a tiny thumbnail translated far away
+  // (small linear part, large translation) is still invertible.
+  double bound = 1;
+  for (int c = 0; c < 3; ++c) bound *= std::sqrt(m[c] * m[c] + m[3 + c] * m[3 + c] + m[6 + c] * m[6 + c]);
+  if (!std::isfinite(det) || !(std::abs(det) > 1e-14 * bound))
     throw Error("matrix is singular (determinant " + std::to_string(det) + ")");
   Matrix3 r;
   r.m = {(m[4] * m[8] - m[5] * m[7]) / det, (m[2] * m[7] - m[1] * m[8]) / det,
@@ -88,6 +91,11 @@ Matrix3 Matrix3::inverse() const {
          (m[0] * m[8] - m[2] * m[6]) / det, (m[2] * m[3] - m[0] * m[5]) / det,
          (m[3] * m[7] - m[4] * m[6]) / det, (m[1] * m[6] - m[0] * m[7]) / det,
          (m[0] * m[4] - m[1] * m[3]) / det};
+  // A posteriori: the product must be the identity (catches numerically singular matrices).
+  Matrix3 id = *this * r;
+  for (int i = 0; i < 9; ++i)
+    if (!std::isfinite(r.m[i]) || std::abs(id.m[i] - (i % 4 == 0 ? 1.0 : 0.0)) > 1e-6)
+      throw Error("matrix is numerically singular (determinant " + std::to_string(det) + ")");
   return r;
 }
 
