@@ -18,7 +18,7 @@ const GEnumValue kMethodValues[] = {
     {static_cast<gint>(lerf::Method::Lanczos), "Lanczos-3", "lanczos"},
     {static_cast<gint>(lerf::Method::LerfL), "LeRF-L: learned steerable resampling, linear kernels", "lerf-l"},
     {static_cast<gint>(lerf::Method::LerfG), "LeRF-G: learned steerable resampling, Gaussian kernels", "lerf-g"},
-    {static_cast<gint>(lerf::Method::ImLut), "IM-LUT (not implemented yet)", "im-lut"},
+    {static_cast<gint>(lerf::Method::ImLut), "IM-LUT: learned mix of interpolations per pattern and scale (CPU only)", "im-lut"},
     {static_cast<gint>(lerf::Method::Liif), "LIIF (not implemented yet)", "liif"},
     {static_cast<gint>(lerf::Method::ALiif), "A-LIIF (not implemented yet)", "a-liif"},
     {static_cast<gint>(lerf::Method::Lmf), "LMF (not implemented yet)", "lmf"},
@@ -269,8 +269,8 @@ void install_engine_properties(GObjectClass* klass) {
   g_object_class_install_property(
       klass, kPropMethod,
       g_param_spec_enum("method", "Method",
-                        "Resampling method: classical kernels, or learned LeRF-L / LeRF-G (need a model); "
-                        "im-lut, liif, a-liif and lmf are not implemented yet",
+                        "Resampling method: classical kernels, or learned LeRF-L / LeRF-G / IM-LUT (need a "
+                        "model; IM-LUT on the CPU only); liif, a-liif and lmf are not implemented yet",
                         method_get_type(), static_cast<gint>(lerf::Method::LerfG), flags));
   g_object_class_install_property(
       klass, kPropBackend,

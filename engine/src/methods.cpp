@@ -28,7 +28,9 @@ bool is_classical(Method m) {
   return m == Method::Nearest || m == Method::Bilinear || m == Method::Bicubic || m == Method::Lanczos;
 }
 
-bool method_implemented(Method m) { return is_classical(m) || m == Method::LerfG || m == Method::LerfL; }
+bool method_implemented(Method m) {
+  return is_classical(m) || m == Method::LerfG || m == Method::LerfL || m == Method::ImLut;
+}
 
 bool method_needs_model(Method m) { return !is_classical(m); }
 

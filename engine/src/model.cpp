@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lerf/error.hpp"
+#include "lerf/imlut.hpp"
 #include "lerf/npy.hpp"
 
 namespace lerf {
@@ -23,6 +24,9 @@ std::vector<std::int8_t> load_lut(const fs::path& file, int outputs) {
 }
 
 bool has_lut_files(const fs::path& dir) { return fs::exists(dir / "LUTft_s1_sr0.npy"); }
+bool has_model_files(const fs::path& dir, Method method) {
+  return method == Method::ImLut ? has_imlut_files(dir) : has_lut_files(dir);
+}
 
 }  // namespace
 
@@ -54,6 +58,10 @@ std::string parse_model_json(const std::string& text, Method method, const std::
 }
 
 Model load_model(Method method, const fs::path& given) {
+  if (method == Method::ImLut)
+    return load_imlut_model(!has_imlut_files(given) && fs::is_directory(given / method_name(method))
+                                ? given / method_name(method)
+                                : given);
   if (method != Method::LerfG && method != Method::LerfL)
     throw Error(std::string("no model format for method ") + std::string(method_name(method)) + " yet");
   fs::path dir = given;
@@ -99,8 +107,8 @@ fs::path find_model_dir(Method method, const fs::path& hint) {
   std::vector<fs::path> search = hint.empty() ? default_model_dirs() : std::vector<fs::path>{hint};
   std::string tried;
   for (const auto& d : search) {
-    if (has_lut_files(d)) return d;
-    if (has_lut_files(d / method_name(method))) return d / method_name(method);
+    if (has_model_files(d, method)) return d;
+    if (has_model_files(d / method_name(method), method)) return d / method_name(method);
     tried += (tried.empty() ? "" : ", ") + d.string();
   }
   if (!hint.empty() && fs::is_directory(hint)) return hint;  // let load_model name the missing file

@@ -182,7 +182,8 @@ int cmd_info() {
       continue;
     }
     try {
-      std::cout << "  model: " << find_model_dir(m).string() << "\n";
+      std::string dir = find_model_dir(m).string();
+      std::cout << "  model: " << dir << "\n";
     } catch (const Error& e) {
       std::cout << "  model: none (" << e.what() << ")\n";
     }

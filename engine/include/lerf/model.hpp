@@ -37,11 +37,23 @@ struct LutModel {
   std::array<std::array<std::vector<std::int8_t>, 2>, kLutPatterns> stage2;
 };
 
+// IM-LUT (docs/IMLUT.md, lerf/shared/imlut.inc): mixing-logit tables per pattern, int8,
+// kLutEntries * bins * components values (column = bin * components + k).
+struct ImLutModel {
+  std::vector<Method> components;  // the K interpolations mixed (classical kernels, lerf-g)
+  float scale_first = 1.5f, scale_step = 0.5f;
+  int scale_bins = 0;
+  bool affine = false;  // mixing: softmax (false) or affine w = z - mean(z) + 1 / K
+  std::array<std::vector<std::int8_t>, kLutPatterns> tables;
+  int columns() const { return scale_bins * static_cast<int>(components.size()); }
+};
+
 struct Model {
   Method method = Method::LerfG;
   std::filesystem::path directory;
   std::string description;  // from model.json when present
-  LutModel lut;
+  LutModel lut;             // LeRF's tables; for im-lut the lerf-g component's (when mixed)
+  ImLutModel imlut;         // im-lut only
 };
 
 // Loads the model of `method` from `dir`, which is either the model folder itself or a

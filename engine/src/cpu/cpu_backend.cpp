@@ -2,6 +2,7 @@
 
 #include "cpu_methods.hpp"
 #include "fast_paths.hpp"
+#include "imlut_cpu.hpp"
 #include "lerf/backend.hpp"
 #include "lerf/error.hpp"
 
@@ -15,6 +16,7 @@ class CpuBackend final : public Backend {
     if (is_classical(setup.method)) kernel_ = kernels::classical_kernel(setup.method, setup.cubic_a);
     else if (!setup.model) throw Error(std::string(method_name(setup.method)) + " needs a model");
     if (cpu::default_cpu_path() == cpu::CpuPath::Fast) fast_ = std::make_unique<cpu::FastCpu>(setup);
+    if (setup.method == Method::ImLut) imlut_ = std::make_unique<cpu::ImLutCpu>(setup, fast_ != nullptr);
   }
 
   const cpu::FastCpu* fast() const { return fast_.get(); }
@@ -35,6 +37,7 @@ class CpuBackend final : public Backend {
         cpu::analyse_lerf(setup_.model->lut, in, *a, pool_);
         return a;
       }
+      case Method::ImLut: return imlut_->analyse(in, pool_);
       default: {
         auto a = std::make_shared<PlaneAnalysis>();
         a->input_size = in.size();
@@ -59,6 +62,7 @@ class CpuBackend final : public Backend {
         else cpu::render_lerf(setup_.method == Method::LerfG, a, job, pool_);
         break;
       }
+      case Method::ImLut: imlut_->render(analysis, job, pool_); break;
       default:
         if (fast_) fast_->render_classical(kernel_, job, pool_);
         else cpu::render_classical(kernel_, job, pool_);
@@ -70,6 +74,7 @@ class CpuBackend final : public Backend {
   ThreadPool pool_;
   kernels::Classical kernel_{Method::Nearest, 0.5f, -0.5f};
   std::unique_ptr<cpu::FastCpu> fast_;  // null: the reference path
+  std::unique_ptr<cpu::ImLutCpu> imlut_;  // im-lut only
 };
 
 }  // namespace
