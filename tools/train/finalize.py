@@ -95,12 +95,12 @@ def main():
         }
         for ft in logs[1:]:
             b = ft["args"]
-            recipe["recipe"]["fine_tune"] = {
-                "what": "int8 tables (straight-through rounding throughout) from the run above, larger batches",
+            recipe["recipe"].setdefault("fine_tune", []).append({
+                "what": "int8 tables (straight-through rounding throughout) from the previous step, larger batches",
                 "iterations": b["iters"], "batch": b["batch"], "lr_patch": b["patch"],
                 "optimiser": f"Adam, cosine {b['lr']} -> {b['lr_end']} LUT units per step",
                 "wall_seconds": ft["train_seconds"], "validation_psnr_y_heldout": ft.get("val_log", []),
-            }
+            })
     kind = "steerable Gaussian (rho, sigma_x, sigma_y)" if args.method == "lerf-g" else "amplified linear (a)"
     meta.update({
         "method": args.method,
