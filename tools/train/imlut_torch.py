@@ -1,0 +1,216 @@
+"""IM-LUT inference in torch, differentiable in the mixing-logit LUT entries: exactly the maths
+of the C++ engine (engine/src/cpu/imlut.cpp, engine/include/lerf/shared/imlut.inc,
+docs/IMLUT.md), so that what the training optimises is what the engine computes.
+
+- Components: the K interpolations, each rounded to bytes as the engine's renderers do:
+  nearest / bilinear / bicubic (a = -0.5) / lanczos3 with the engine's separable taps
+  (classical.cpp: normalised weights, clamped taps merged, edge clamping), and lerf-g with
+  the frozen LeRF-G tables of the model's lerf-g/ folder (lerf_torch.py).
+- Logit sums: per pixel, 3 patterns x 4 rotations, 4-simplex interpolation of the int8 tables
+  (17^4, bins * K), summed in 16ths of a LUT unit (integers); per scale bin pair (b0, b1, f):
+  L = ((1 - f) A[b0] + f A[b1]) / 3072, bilinearly interpolated to the output coordinate.
+- Mixing: softmax over K (or "affine": w = z - mean(z) + 1/K), out = sum w_k C_k.
+"""
+import math
+
+import numpy as np
+import torch
+
+import lerf_torch as lt
+
+CLASSICAL_RADIUS = {"nearest": 0.5, "bilinear": 1.0, "bicubic": 2.0, "lanczos": 3.0}
+DIVISOR = 3072.0
+
+
+def kernel(name, x, a=-0.5):
+    """kernels.inc in float32 (numpy)."""
+    x = np.abs(x.astype(np.float32))
+    if name == "bilinear":
+        return np.where(x < 1, 1 - x, 0).astype(np.float32)
+    if name == "bicubic":
+        a = np.float32(a)
+        k1 = ((a + 2) * x - (a + 3)) * x * x + 1
+        k2 = ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+        return np.where(x < 1, k1, np.where(x < 2, k2, 0)).astype(np.float32)
+    if name == "lanczos":
+        px = np.float32(3.14159265358979) * x
+        with np.errstate(divide="ignore", invalid="ignore"):
+            v = np.float32(3) * np.sin(px) * np.sin(px / np.float32(3)) / (px * px)
+        return np.where(x < 1e-5, 1, np.where(x >= 3, 0, v)).astype(np.float32)
+    raise ValueError(name)
+
+
+def axis_coords(in_len, out_len, scale):
+    o = np.arange(out_len, dtype=np.float64)
+    a = 1.0 / scale
+    b = (in_len - 1) / 2.0 - (out_len - 1) / (2.0 * scale)
+    return a * o + b
+
+
+def axis_matrix(name, in_len, out_len, scale):
+    """(out_len, in_len) float32 weights of the engine's classical_axis_taps (upscaling)."""
+    x = axis_coords(in_len, out_len, scale)
+    M = np.zeros((out_len, in_len), np.float32)
+    if name == "nearest":
+        M[np.arange(out_len), np.clip(np.floor(x + 0.5).astype(np.int64), 0, in_len - 1)] = 1
+        return M
+    r = CLASSICAL_RADIUS[name]
+    count = int(math.ceil(2 * r)) + 1
+    for o in range(out_len):
+        lo = int(math.ceil(x[o] - r))
+        d = np.array([(x[o] - (lo + k)) for k in range(count)], np.float64).astype(np.float32)
+        w = kernel(name, d).astype(np.float64)
+        s = w.sum()
+        val = (w / s).astype(np.float32)
+        idx = np.clip(np.arange(lo, lo + count), 0, in_len - 1)
+        merged = {}
+        order = []
+        for k in range(count):
+            if idx[k] in merged:
+                merged[idx[k]] = np.float32(merged[idx[k]] + val[k])
+            else:
+                merged[idx[k]] = val[k]
+                order.append(idx[k])
+        fsum = np.float32(0)
+        vals = [merged[i] for i in order] + [np.float32(0)] * (count - len(order))
+        for v in vals:
+            fsum = np.float32(fsum + v)
+        main = int(np.argmax([merged[i] for i in order]))
+        merged[order[main]] = np.float32(merged[order[main]] + (np.float32(1) - fsum))
+        for i in order:
+            M[o, i] = merged[i]
+    return M
+
+
+def to_byte(v):
+    return torch.floor(v + 0.5).clamp(0, 255)
+
+
+def classical(name, img, sh, sw, out_h, out_w):
+    """img (B, H, W) float -> (B, out_h, out_w) bytes (as float)."""
+    B, H, W = img.shape
+    My = torch.from_numpy(axis_matrix(name, H, out_h, sh))
+    Mx = torch.from_numpy(axis_matrix(name, W, out_w, sw))
+    return to_byte(My @ (img @ Mx.T))
+
+
+def scale_position(sh, sw, first, step, count):
+    if count <= 1:
+        return 0.0, 0, 0
+    s = np.float32(math.sqrt(abs(1.0 / ((1.0 / sh) * (1.0 / sw)))))
+    t = float(min(max((s - np.float32(first)) / np.float32(step), np.float32(0)), np.float32(count - 1)))
+    b0 = min(int(math.floor(t)), max(count - 2, 0))
+    return float(np.float32(t) - np.float32(b0)), b0, min(b0 + 1, count - 1)
+
+
+def bilinear_axis(in_len, out_len, scale):
+    x = axis_coords(in_len, out_len, scale).astype(np.float32)
+    c = np.clip(x, 0, in_len - 1).astype(np.float32)
+    left = np.maximum(np.minimum(np.floor(c).astype(np.int64), in_len - 2), 0)
+    frac = np.minimum(c - left.astype(np.float32), 1).astype(np.float32)
+    right = np.minimum(left + 1, in_len - 1)
+    return torch.from_numpy(left), torch.from_numpy(right), torch.from_numpy(frac)
+
+
+class ImLut(torch.nn.Module):
+    def __init__(self, components, bins, lerf_dir=None, mixing="softmax"):
+        super().__init__()
+        self.components = list(components)
+        self.bins = list(bins)
+        self.K = len(self.components)
+        self.S = len(self.bins)
+        self.mixing = mixing
+        self.tables = torch.nn.ParameterList(
+            [torch.nn.Parameter(torch.zeros(lt.ENTRIES, self.S * self.K)) for _ in range(3)])
+        self.quantised = True
+        self.lerf = None
+        if "lerf-g" in self.components:
+            self.lerf = lt.LerfLuts(3)
+            self.lerf.load(lerf_dir)
+            for p in self.lerf.parameters():
+                p.requires_grad_(False)
+
+    def init_bias(self, values):
+        """Every entry = values[k] for component k (every bin): a constant mix."""
+        with torch.no_grad():
+            v = torch.tensor(values, dtype=torch.float32).repeat(self.S)
+            for t in self.tables:
+                t.copy_(v.view(1, -1).expand(lt.ENTRIES, -1))
+
+    def clamp_(self):
+        with torch.no_grad():
+            for t in self.tables:
+                t.clamp_(-128, 127)
+
+    def q(self, t):
+        t = torch.clamp(t, -128, 127)
+        return lt.round_ste(t) if self.quantised else t
+
+    def components_out(self, lr, sh, sw, out_h, out_w):
+        """(B, out_h, out_w, K) component bytes (no gradient)."""
+        with torch.no_grad():
+            outs = []
+            for name in self.components:
+                if name == "lerf-g":
+                    outs.append(to_byte(self.lerf(lr, sh, sw, out_h, out_w)))
+                else:
+                    outs.append(classical(name, lr, sh, sw, out_h, out_w))
+            return torch.stack(outs, -1)
+
+    def logit_sums(self, lr, b0, b1):
+        """(B, H, W, 2, K): the integer sums (16ths) of bins b0 and b1."""
+        K = self.K
+        acc = 0
+        for p in range(3):
+            t = self.q(self.tables[p])
+            sub = torch.cat([t[:, b0 * K:(b0 + 1) * K], t[:, b1 * K:(b1 + 1) * K]], 1)
+            samples = lt.gather_samples(lr, p, (0, 1, 2, 3))
+            acc = acc + lt.simplex_lookup(sub, samples).sum(0)
+        acc = acc * 16.0
+        B, H, W, _ = acc.shape
+        return acc.view(B, H, W, 2, K)
+
+    def forward(self, lr, sh, sw, out_h=None, out_w=None, comps=None, return_weights=False):
+        B, H, W = lr.shape
+        out_h = out_h or lt.scaled_length(H, sh)
+        out_w = out_w or lt.scaled_length(W, sw)
+        if comps is None:
+            comps = self.components_out(lr, sh, sw, out_h, out_w)
+        f, b0, b1 = scale_position(sh, sw, self.bins[0], self.bins[1] - self.bins[0] if self.S > 1 else 1.0, self.S)
+        A = self.logit_sums(lr, b0, b1)
+        L = ((1.0 - f) * A[..., 0, :] + f * A[..., 1, :]) / DIVISOR  # (B, H, W, K)
+        ly, ry, fy = bilinear_axis(H, out_h, sh)
+        lx, rx, fx = bilinear_axis(W, out_w, sw)
+        wy1 = fy.view(1, -1, 1, 1)
+        wy0 = 1.0 - wy1
+        wx1 = fx.view(1, 1, -1, 1)
+        wx0 = 1.0 - wx1
+        Lt, Lb = L[:, ly], L[:, ry]
+        z = wy0 * (wx0 * Lt[:, :, lx] + wx1 * Lt[:, :, rx]) + wy1 * (wx0 * Lb[:, :, lx] + wx1 * Lb[:, :, rx])
+        if self.mixing == "softmax":
+            e = torch.exp(z - z.max(-1, keepdim=True)[0].detach())
+            w = e / e.sum(-1, keepdim=True)
+        else:
+            w = z - z.mean(-1, keepdim=True) + 1.0 / self.K
+        out = (w * comps).sum(-1)
+        return (out, w) if return_weights else out
+
+    def save(self, folder):
+        import os
+        os.makedirs(folder, exist_ok=True)
+        for p, name in enumerate(lt.PATTERNS):
+            np.save(os.path.join(folder, f"imlut_{name}.npy"),
+                    np.clip(np.round(self.tables[p].detach().numpy()), -128, 127).astype(np.int8))
+
+    def load(self, folder):
+        import os
+        with torch.no_grad():
+            for p, name in enumerate(lt.PATTERNS):
+                self.tables[p].copy_(torch.from_numpy(np.load(os.path.join(folder, f"imlut_{name}.npy")).astype(np.float32)))
+
+
+def upscale_image(model, img_u8, sh, sw):
+    with torch.no_grad():
+        x = torch.from_numpy(img_u8.astype(np.float32)).permute(2, 0, 1)
+        y = to_byte(model(x, sh, sw))
+    return y.permute(1, 2, 0).numpy().astype(np.uint8)
