@@ -8,6 +8,7 @@
 #
 #   tools/train/prepare_data.sh [BUILD_DIR]    (default build-train)
 #
+# Needs the Debian 12 apt sources (apt-get update done once); no root install.
 # Output: tools/train/work/data/<image>/{hr.npy, lr_<sh>x<sw>.npy}. No benchmark image
 # (Set5, Set14, ...) is used; the list below is explicit.
 set -euo pipefail
