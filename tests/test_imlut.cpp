@@ -9,6 +9,7 @@
 #include <fstream>
 #include <random>
 
+#include "cpu/fast_paths.hpp"
 #include "cpu/imlut_cpu.hpp"
 #include "lerf/backend.hpp"
 #include "lerf/error.hpp"
@@ -246,4 +247,40 @@ TEST(ImLut, ModelValidationNamesFileAndProblem) {
   write_npy(dir / "imlut_s.npy", bad);
   expect_error("imlut_s.npy: shape (83521,3,), expected (83521, 4)");
   fs::remove_all(dir);
+}
+
+TEST(ImLut, FastPathIsBitExactWithTheReference) {
+  cv::Mat img = photo(70, 50);
+  for (bool affine : {false, true}) {
+    auto model = random_model(kAll, 51, affine ? 12 : 127);
+    model->imlut.affine = affine;
+    auto render = [&](cpu::CpuPath path, Scale s, Border border, bool warp) {
+      const cpu::CpuPath before = cpu::default_cpu_path();
+      cpu::set_default_cpu_path(path);
+      MethodSetup setup{Method::ImLut, model};
+      auto backend = make_cpu_backend(setup, 2);
+      cpu::set_default_cpu_path(before);
+      Size isz{img.cols, img.rows};
+      Size osz = scaled_size(isz, s);
+      cv::Mat out(osz.height, osz.width, img.type());
+      PlaneJob job{cv_bridge::const_view(img), cv_bridge::view(out), resize_map(isz, osz, s), border, {9, 99, 199, 0}};
+      if (warp) job.map = warp_map(Matrix3{{s.w, 0.2, -3.0, 0.1, s.h, 4.0, 0.0005, 0.0, 1.0}});
+      auto a = backend->analyse(job.in);
+      backend->render(*a, job);
+      if (!warp) {  // a second render of the same analysis at another scale, then this one again
+        cv::Mat other(osz.height + 3, osz.width + 1, img.type());
+        PlaneJob j2{job.in, cv_bridge::view(other), resize_map(isz, {osz.width + 1, osz.height + 3})};
+        backend->render(*a, j2);
+        backend->render(*a, job);
+      }
+      return out;
+    };
+    for (Scale s : {Scale{2, 2}, Scale{2.25, 2.25}, Scale{3.7, 1.6}, Scale{1.2, 1.2}, Scale{5, 5}})
+      for (Border b : {Border::Clamp, Border::Constant})
+        for (bool warp : {false, true}) {
+          if (warp && b == Border::Clamp) continue;
+          EXPECT_EQ(test::max_abs_diff(render(cpu::CpuPath::Reference, s, b, warp), render(cpu::CpuPath::Fast, s, b, warp)), 0)
+              << (affine ? "affine" : "softmax") << " x" << s.h << "x" << s.w << (warp ? " warp" : "");
+        }
+  }
 }

@@ -46,18 +46,17 @@ inline float imlut_scale_position(const ImLutModel& m, double s) {
   return imlut::imlut_scale_position(static_cast<float>(s), m.scale_first, m.scale_step, m.scale_bins);
 }
 
-// The K mixing weights (sum 1) of one output pixel and channel: a[j] points at the channel's
-// logit sums (all columns) of bilinear neighbour j (00, 01, 10, 11), wx1 / wy1 the weights of
-// the right / lower neighbours, t the scale position. Writes w[0..K).
-inline void imlut_weights(const ImLutModel& m, const std::int16_t* const a[4], float wx1, float wy1, float t,
-                          float* w) {
-  const int K = static_cast<int>(m.components.size()), S = m.scale_bins;
-  const int b0 = imlut::imlut_bin_low(t, S), b1 = std::min(b0 + 1, S - 1);
-  const float f = S > 1 ? t - static_cast<float>(b0) : 0.0f;
+// Logit of component k at one input pixel from its integer sums `a` (all columns) for bins
+// b0, b1 with weight f of b1.
+inline float imlut_pixel_logit(const std::int16_t* a, int K, int b0, int b1, float f, int k) {
+  return ((1.0f - f) * a[b0 * K + k] + f * a[b1 * K + k]) / imlut::imlut_logit_divisor;
+}
+
+// Bilinear interpolation of the 4 neighbours' logits l[j][k] into z[k], then the weights.
+template <typename LogitFn>
+inline void imlut_mix(const ImLutModel& m, LogitFn logit, float wx1, float wy1, float* w) {
+  const int K = static_cast<int>(m.components.size());
   const float wx0 = 1.0f - wx1, wy0 = 1.0f - wy1;
-  auto logit = [&](int j, int k) {
-    return ((1.0f - f) * a[j][b0 * K + k] + f * a[j][b1 * K + k]) / imlut::imlut_logit_divisor;
-  };
   float zmax = -3.4e38f, zsum = 0;
   for (int k = 0; k < K; ++k) {
     w[k] = wy0 * (wx0 * logit(0, k) + wx1 * logit(1, k)) + wy1 * (wx0 * logit(2, k) + wx1 * logit(3, k));
@@ -72,6 +71,17 @@ inline void imlut_weights(const ImLutModel& m, const std::int16_t* const a[4], f
   float esum = 0;
   for (int k = 0; k < K; ++k) esum += (w[k] = std::exp(w[k] - zmax));
   for (int k = 0; k < K; ++k) w[k] /= esum;
+}
+
+// The K mixing weights (sum 1) of one output pixel and channel: a[j] points at the channel's
+// logit sums (all columns) of bilinear neighbour j (00, 01, 10, 11), wx1 / wy1 the weights of
+// the right / lower neighbours, t the scale position. Writes w[0..K).
+inline void imlut_weights(const ImLutModel& m, const std::int16_t* const a[4], float wx1, float wy1, float t,
+                          float* w) {
+  const int K = static_cast<int>(m.components.size()), S = m.scale_bins;
+  const int b0 = imlut::imlut_bin_low(t, S), b1 = std::min(b0 + 1, S - 1);
+  const float f = S > 1 ? t - static_cast<float>(b0) : 0.0f;
+  imlut_mix(m, [&](int j, int k) { return imlut_pixel_logit(a[j], K, b0, b1, f, k); }, wx1, wy1, w);
 }
 
 }  // namespace lerf

@@ -97,27 +97,27 @@ std::shared_ptr<const PlaneAnalysis> ImLutCpu::analyse(ConstPlaneView in, Thread
       a->lerf = l;
     }
   }
+  if (!fast_.empty()) {
+    a->deferred = true;
+    return a;
+  }
   a->acc.assign(static_cast<std::size_t>(in.width) * in.height * in.channels * a->columns, 0);
   for (int c = 0; c < in.channels; ++c) imlut_logit_sums(m, in, c, a->acc.data(), in.channels * a->columns, pool);
   return a;
 }
 
-void ImLutCpu::render(const PlaneAnalysis& analysis, const PlaneJob& job, ThreadPool& pool) {
-  const MethodSetup& setup = setup_;
-  const ImLutModel& m = setup.model->imlut;
-  const auto& an = static_cast<const ImLutAnalysis&>(analysis);
+void ImLutCpu::render_components(const ImLutAnalysis& an, const PlaneJob& job, ThreadPool& pool) {
+  const ImLutModel& m = setup_.model->imlut;
   const int K = static_cast<int>(m.components.size());
-  const int cols = an.columns;
   const auto& out = job.out;
   const int ch = job.in.channels;
-  const int W = job.in.width, H = job.in.height;
-
   // The K component interpolations, each rounded to bytes by its own renderer.
-  std::vector<Plane> comp;
+  comp_.resize(K);
   for (int k = 0; k < K; ++k) {
-    comp.emplace_back(out.width, out.height, ch);
+    if (comp_[k].width() != out.width || comp_[k].height() != out.height || comp_[k].channels() != ch)
+      comp_[k] = Plane(out.width, out.height, ch);
     PlaneJob cj = job;
-    cj.out = comp.back().view();
+    cj.out = comp_[k].view();
     Method cm = m.components[k];
     FastCpu* fast = fast_.empty() ? nullptr : fast_[k].get();
     if (cm == Method::LerfG) {
@@ -125,11 +125,32 @@ void ImLutCpu::render(const PlaneAnalysis& analysis, const PlaneJob& job, Thread
       if (fast) fast->render_lerf(true, la, cj, pool);
       else render_lerf(true, la, cj, pool);
     } else {
-      auto kernel = kernels::classical_kernel(cm, setup.cubic_a);
+      auto kernel = kernels::classical_kernel(cm, setup_.cubic_a);
       if (fast) fast->render_classical(kernel, cj, pool);
       else render_classical(kernel, cj, pool);
     }
   }
+}
+
+void ImLutCpu::render(const PlaneAnalysis& analysis, const PlaneJob& job, ThreadPool& pool) {
+  const ImLutModel& m = setup_.model->imlut;
+  const auto& an = static_cast<const ImLutAnalysis&>(analysis);
+  const int K = static_cast<int>(m.components.size());
+  const int cols = an.columns;
+  const auto& out = job.out;
+  const int ch = job.in.channels;
+  const int W = job.in.width, H = job.in.height;
+
+  render_components(an, job, pool);
+  if (an.deferred && job.map.is_separable()) return render_fast_separable(an, job, pool);
+  std::vector<std::int16_t> deferred_acc;
+  const std::int16_t* acc_data = an.acc.data();
+  if (an.deferred) {  // fast path, warp: all the sums now
+    deferred_acc.assign(static_cast<std::size_t>(W) * H * ch * cols, 0);
+    for (int c = 0; c < ch; ++c) imlut_logit_sums(m, job.in, c, deferred_acc.data(), ch * cols, pool);
+    acc_data = deferred_acc.data();
+  }
+  const std::vector<Plane>& comp = comp_;
 
   const bool separable = job.map.is_separable();
   const float t_sep = separable ? imlut_scale_position(m, imlut_local_scale(job.map, 0, 0)) : 0.0f;
@@ -153,10 +174,10 @@ void ImLutCpu::render(const PlaneAnalysis& analysis, const PlaneJob& job, Thread
                                    static_cast<std::size_t>(ry) * W + lx, static_cast<std::size_t>(ry) * W + rx};
         for (int c = 0; c < ch; ++c) {
           const std::int16_t* a[4];
-          for (int j = 0; j < 4; ++j) a[j] = an.acc.data() + (px[j] * ch + c) * cols;
+          for (int j = 0; j < 4; ++j) a[j] = acc_data + (px[j] * ch + c) * cols;
           imlut_weights(m, a, wx1, wy1, t, w);
           float acc = 0;
-          for (int k = 0; k < K; ++k) acc += w[k] * comp[k].view().row(oy)[ox * ch + c];
+          for (int k = 0; k < K; ++k) acc += w[k] * comp[k].data()[oy * comp[k].stride() + ox * ch + c];
           dst[ox * ch + c] = to_byte(acc);
         }
       }

@@ -3,6 +3,7 @@
 // backend's own classical and lerf-g paths (fast paths when the backend has them).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -20,6 +21,7 @@ struct ImLutAnalysis : PlaneAnalysis {
   std::shared_ptr<const PlaneAnalysis> lerf;
   std::vector<std::int16_t> acc;
   int columns = 0;
+  bool deferred = false;  // fast path: acc left empty, the sums are taken from the job's input
 };
 
 // The CPU backend's IM-LUT state: one fast-path instance per component (their plan caches
@@ -32,8 +34,18 @@ class ImLutCpu {
   void render(const PlaneAnalysis& analysis, const PlaneJob& job, ThreadPool& pool);
 
  private:
+  void render_components(const ImLutAnalysis& an, const PlaneJob& job, ThreadPool& pool);
+  // Fast path of separable maps (imlut_fast.cpp): the sums of the two bins in use only,
+  // from tables of 16 columns (bin b0's K, bin b1's K, zero padding); bit-exact with the reference.
+  void render_fast_separable(const ImLutAnalysis& an, const PlaneJob& job, ThreadPool& pool);
+
   MethodSetup setup_;
   std::vector<std::unique_ptr<FastCpu>> fast_;  // per component; empty: reference path
+  std::vector<Plane> comp_;                     // the component renders, reused
+  int sub_b0_ = -1, sub_b1_ = -1;               // bins of sub_ (fast path)
+  std::array<std::vector<std::int8_t>, kLutPatterns> sub_;
+  std::vector<std::uint8_t> padded_;
+  std::vector<float> logits_;
 };
 
 // The area scale of output pixel (x, y) of a map: sqrt(sh * sw) for rescaling, 1 / sqrt(|det J|)

@@ -1,0 +1,193 @@
+// IM-LUT's fast path for rescaling (separable maps): only the two scale bins in use are looked
+// up, from per-scale copies of the tables with 16 columns per vertex (bin b0's K, bin b1's K,
+// zeros) accumulated as int16 vectors; per-pixel logits once per input pixel; the mixing with
+// per-axis neighbour tables. Bit-exact with the reference in imlut.cpp (same integer sums, same
+// float expressions in the same order; the engine is built with -ffp-contract=off).
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "fast_paths.hpp"
+#include "imlut_cpu.hpp"
+#include "lerf/imlut.hpp"
+#include "lerf/lerf_lut.hpp"
+
+namespace lerf::cpu {
+
+namespace {
+
+constexpr int kCols = 16;  // 2 bins x K <= 16 (K <= imlut_max_components = 6)
+constexpr int kPad = 3;    // the patterns reach 3 pixels in every direction after rotation
+
+struct AxisNeighbours {
+  std::vector<int> left, right;
+  std::vector<float> frac;
+  std::vector<std::uint8_t> ok;  // coordinate valid (map_point) and, for Constant, inside
+};
+
+AxisNeighbours axis_neighbours(int in_len, int out_len, double a, double b, Border border) {
+  AxisNeighbours n;
+  n.left.resize(out_len), n.right.resize(out_len), n.frac.resize(out_len), n.ok.resize(out_len);
+  for (int o = 0; o < out_len; ++o) {
+    double x = a * o + b;  // = map_point's coordinate of a separable map (w = 1, m1 = m3 = 0)
+    bool valid = std::isfinite(x) && std::abs(x) < 1e9;
+    bool inside = x >= -0.5 && x <= in_len - 0.5;
+    n.ok[o] = valid && (border != Border::Constant || inside);
+    float fx = static_cast<float>(safe_coordinate(x, in_len));
+    n.left[o] = imlut::imlut_left(fx, in_len);
+    n.frac[o] = imlut::imlut_frac(fx, in_len);
+    n.right[o] = std::min(n.left[o] + 1, in_len - 1);
+  }
+  return n;
+}
+
+// The simplex walk of every LSB combination (f0 f1 f2 f3, 4 bits each): the 5 vertex weights
+// and the cumulative vertex-index steps, from lut.inc's definitions.
+struct Walk {
+  std::int16_t w[5];
+  std::int16_t pad;
+  std::int32_t step[4];  // vertex index offset of vertex k + 1 from the base vertex
+};
+
+const std::vector<Walk>& walks() {
+  static const std::vector<Walk> table = [] {
+    using namespace lerf::lut;
+    std::vector<Walk> t(1 << 16);
+    for (int key = 0; key < (1 << 16); ++key) {
+      const int f0 = key >> 12, f1 = (key >> 8) & 15, f2 = (key >> 4) & 15, f3 = key & 15;
+      const int r0 = lerf_simplex_rank(f0, f1, f2, f3, 0), r1 = lerf_simplex_rank(f0, f1, f2, f3, 1);
+      const int r2 = lerf_simplex_rank(f0, f1, f2, f3, 2), r3 = lerf_simplex_rank(f0, f1, f2, f3, 3);
+      int sorted[4];
+      for (int k = 0; k < 4; ++k) sorted[k] = lerf_simplex_sorted(f0, f1, f2, f3, r0, r1, r2, r3, k);
+      Walk& wk = t[key];
+      for (int k = 0; k < 5; ++k)
+        wk.w[k] = static_cast<std::int16_t>(lerf_simplex_weight(sorted[0], sorted[1], sorted[2], sorted[3], k));
+      wk.pad = 0;
+      int v = 0;
+      for (int k = 0; k < 4; ++k) wk.step[k] = (v += lerf_simplex_step(r0, r1, r2, r3, k));
+    }
+    return t;
+  }();
+  return table;
+}
+
+// Sums of one row of pixels (16 columns each) into acc; AVX2 where the CPU has it.
+[[gnu::target_clones("avx2", "default")]] void sums_row(const std::uint8_t* base, int width,
+                                                      const int (*offs)[4][4], const std::int8_t* const* tables,
+                                                      const Walk* walk, std::int16_t* acc_out) {
+  for (int x = 0; x < width; ++x) {
+    std::int16_t acc[kCols] = {};
+    const std::uint8_t* s0 = base + x;
+    for (int p = 0; p < kLutPatterns; ++p) {
+      const std::int8_t* table = tables[p];
+      for (int r = 0; r < 4; ++r) {
+        const int a = s0[offs[p][r][0]], b = s0[offs[p][r][1]], c = s0[offs[p][r][2]], d = s0[offs[p][r][3]];
+        const Walk& wk = walk[((a & 15) << 12) | ((b & 15) << 8) | ((c & 15) << 4) | (d & 15)];
+        const std::int8_t* row0 =
+            table + static_cast<std::size_t>((a >> 4) * 4913 + (b >> 4) * 289 + (c >> 4) * 17 + (d >> 4)) * kCols;
+        for (int q = 0; q < kCols; ++q) acc[q] = static_cast<std::int16_t>(acc[q] + wk.w[0] * row0[q]);
+        for (int k = 0; k < 4; ++k) {
+          const std::int8_t* row = row0 + static_cast<std::ptrdiff_t>(wk.step[k]) * kCols;
+          const std::int16_t w = wk.w[k + 1];
+          for (int q = 0; q < kCols; ++q) acc[q] = static_cast<std::int16_t>(acc[q] + w * row[q]);
+        }
+      }
+    }
+    std::memcpy(acc_out + static_cast<std::size_t>(x) * kCols, acc, sizeof(acc));
+  }
+}
+
+}  // namespace
+
+void ImLutCpu::render_fast_separable(const ImLutAnalysis& an, const PlaneJob& job, ThreadPool& pool) {
+  using namespace lerf::lut;
+  const ImLutModel& m = setup_.model->imlut;
+  const int K = static_cast<int>(m.components.size()), S = m.scale_bins;
+  const auto& in = job.in;
+  const auto& out = job.out;
+  const int ch = in.channels, W = in.width, H = in.height;
+  (void)an;
+
+  const float t = imlut_scale_position(m, imlut_local_scale(job.map, 0, 0));
+  const int b0 = imlut::imlut_bin_low(t, S), b1 = std::min(b0 + 1, S - 1);
+  const float f = S > 1 ? t - static_cast<float>(b0) : 0.0f;
+  if (b0 != sub_b0_ || b1 != sub_b1_) {
+    const int cols = m.columns();
+    for (int p = 0; p < kLutPatterns; ++p) {
+      sub_[p].assign(static_cast<std::size_t>(kLutEntries) * kCols, 0);
+      for (int v = 0; v < kLutEntries; ++v) {
+        const std::int8_t* src = m.tables[p].data() + static_cast<std::size_t>(v) * cols;
+        std::int8_t* dst = sub_[p].data() + static_cast<std::size_t>(v) * kCols;
+        for (int k = 0; k < K; ++k) dst[k] = src[b0 * K + k], dst[K + k] = src[b1 * K + k];
+      }
+    }
+    sub_b0_ = b0, sub_b1_ = b1;
+  }
+
+  // Per input pixel and channel: the K logits at this scale.
+  const Walk* walk = walks().data();
+  const int PW = W + 2 * kPad, PH = H + 2 * kPad;
+  padded_.resize(static_cast<std::size_t>(PW) * PH);
+  logits_.resize(static_cast<std::size_t>(W) * H * ch * K);
+  // Sample offsets in the padded plane of each (pattern, rotation, k).
+  int offs[kLutPatterns][4][4];
+  for (int p = 0; p < kLutPatterns; ++p)
+    for (int r = 0; r < 4; ++r)
+      for (int k = 0; k < 4; ++k) {
+        auto o = rotate_offset(kLutPatternOffsets[p][k], r);
+        offs[p][r][k] = o[0] * PW + o[1];
+      }
+  for (int c = 0; c < ch; ++c) {
+    pool.parallel_for(PH, [&](int y0, int y1) {
+      for (int py = y0; py < y1; ++py) {
+        const std::uint8_t* src = in.row(std::clamp(py - kPad, 0, H - 1));
+        std::uint8_t* dst = &padded_[static_cast<std::size_t>(py) * PW];
+        for (int px = 0; px < PW; ++px) dst[px] = src[std::clamp(px - kPad, 0, W - 1) * ch + c];
+      }
+    });
+    pool.parallel_for(H, [&](int y0, int y1) {
+      std::vector<std::int16_t> sums(static_cast<std::size_t>(W) * kCols);
+      const std::int8_t* tables[kLutPatterns] = {sub_[0].data(), sub_[1].data(), sub_[2].data()};
+      for (int y = y0; y < y1; ++y) {
+        sums_row(&padded_[static_cast<std::size_t>(y + kPad) * PW + kPad], W, offs, tables, walk, sums.data());
+        for (int x = 0; x < W; ++x) {
+          float* L = &logits_[((static_cast<std::size_t>(y) * W + x) * ch + c) * K];
+          for (int k = 0; k < K; ++k) L[k] = imlut_pixel_logit(&sums[static_cast<std::size_t>(x) * kCols], K, 0, 1, f, k);
+        }
+      }
+    });
+  }
+
+  const auto& mm = job.map.out_to_in.m;
+  AxisNeighbours nx = axis_neighbours(W, out.width, mm[0], mm[2], job.border);
+  AxisNeighbours ny = axis_neighbours(H, out.height, mm[4], mm[5], job.border);
+  pool.parallel_for(out.height, [&](int y0, int y1) {
+    float w[imlut::imlut_max_components];
+    const std::uint8_t* crow[imlut::imlut_max_components];
+    for (int oy = y0; oy < y1; ++oy) {
+      std::uint8_t* dst = out.row(oy);
+      for (int k = 0; k < K; ++k) crow[k] = comp_[k].data() + oy * comp_[k].stride();
+      const float* top = &logits_[static_cast<std::size_t>(ny.left[oy]) * W * ch * K];
+      const float* bot = &logits_[static_cast<std::size_t>(ny.right[oy]) * W * ch * K];
+      const float wy1 = ny.frac[oy];
+      for (int ox = 0; ox < out.width; ++ox) {
+        if (!ny.ok[oy] || !nx.ok[ox]) {
+          for (int c = 0; c < ch; ++c) dst[ox * ch + c] = job.border_value[c];
+          continue;
+        }
+        const std::size_t l = static_cast<std::size_t>(nx.left[ox]) * ch * K;
+        const std::size_t r = static_cast<std::size_t>(nx.right[ox]) * ch * K;
+        const float wx1 = nx.frac[ox];
+        for (int c = 0; c < ch; ++c) {
+          const float* nb[4] = {top + l + c * K, top + r + c * K, bot + l + c * K, bot + r + c * K};
+          imlut_mix(m, [&](int j, int k) { return nb[j][k]; }, wx1, wy1, w);
+          float acc = 0;
+          for (int k = 0; k < K; ++k) acc += w[k] * crow[k][ox * ch + c];
+          dst[ox * ch + c] = to_byte(acc);
+        }
+      }
+    }
+  });
+}
+
+}  // namespace lerf::cpu
