@@ -54,6 +54,7 @@ Engine::Engine(const EngineOptions& options) {
   if (options.threads < 0) throw Error("thread count must be >= 0");
   setup_.method = options.method;
   setup_.cubic_a = options.cubic_a;
+  setup_.reference_quirks = options.reference_quirks;
   if (method_needs_model(options.method)) {
     auto dir = find_model_dir(options.method, options.model_dir);
     setup_.model = std::make_shared<Model>(load_model(options.method, dir));

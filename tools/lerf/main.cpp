@@ -23,6 +23,7 @@ struct CommonOptions {
   int threads = 0;
   int device = 0;
   double cubic_a = -0.5;
+  bool reference_quirks = false;
 };
 
 void add_common(CLI::App* cmd, CommonOptions& o) {
@@ -34,6 +35,8 @@ void add_common(CLI::App* cmd, CommonOptions& o) {
   cmd->add_option("--device-index", o.device, "Vulkan device index")->capture_default_str();
   cmd->add_option("--cubic-a", o.cubic_a, "Keys parameter of bicubic (-0.5 MATLAB, -0.75 OpenCV)")
       ->capture_default_str();
+  cmd->add_flag("--reference-quirks", o.reference_quirks,
+                "LeRF conformance: reproduce the authors' code's floating-point ties (CPU backend)");
 }
 
 EngineOptions engine_options(const CommonOptions& o) {
@@ -49,6 +52,7 @@ EngineOptions engine_options(const CommonOptions& o) {
   e.threads = o.threads;
   e.device_index = o.device;
   e.cubic_a = static_cast<float>(o.cubic_a);
+  e.reference_quirks = o.reference_quirks;
   return e;
 }
 

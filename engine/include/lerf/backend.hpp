@@ -17,6 +17,9 @@ struct MethodSetup {
   Method method = Method::Bilinear;
   std::shared_ptr<const Model> model;  // null for classical methods
   float cubic_a = -0.5f;
+  // LeRF conformance only: reproduce the authors' code where it differs from ours by
+  // floating-point ties (see lerf_axis_taps). CPU backend; off in the product.
+  bool reference_quirks = false;
 };
 
 class Backend {

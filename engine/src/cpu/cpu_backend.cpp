@@ -59,7 +59,7 @@ class CpuBackend final : public Backend {
       case Method::LerfL: {
         const auto& a = static_cast<const cpu::LerfAnalysis&>(analysis);
         if (fast_) fast_->render_lerf(setup_.method == Method::LerfG, a, job, pool_);
-        else cpu::render_lerf(setup_.method == Method::LerfG, a, job, pool_);
+        else cpu::render_lerf(setup_.method == Method::LerfG, a, job, pool_, setup_.reference_quirks);
         break;
       }
       case Method::ImLut: imlut_->render(analysis, job, pool_); break;

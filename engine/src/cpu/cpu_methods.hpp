@@ -44,7 +44,10 @@ struct AxisTaps {
 // x(o) = a * o + b for o in [0, out_len).
 AxisTaps classical_axis_taps(const kernels::Classical& kernel, int in_len, int out_len, double a, double b,
                              Border border);
-AxisTaps lerf_axis_taps(int in_len, int out_len, double a, double b, Border border);
+// reference_ties: compute the coordinates as the authors' NumPy code does (o / s + (in - 1) / 2
+// - (out - 1) / (2 s) in double) and keep a distance that comes out just above 1 above 1 in
+// float, so LeRF-L gives that neighbour weight 0 as the reference's `x <= 1` test does.
+AxisTaps lerf_axis_taps(int in_len, int out_len, double a, double b, Border border, bool reference_ties = false);
 
 // Maps output pixel (x, y) through a homography; false when the point has no valid input
 // coordinate (behind the projection centre, or not finite).
@@ -78,6 +81,7 @@ struct LerfAnalysis : PlaneAnalysis {
 
 // The plain reference implementations (fresh tables on every call, whole-image buffers).
 void analyse_lerf(const LutModel& lut, ConstPlaneView in, LerfAnalysis& out, ThreadPool& pool);
-void render_lerf(bool gaussian, const LerfAnalysis& analysis, const PlaneJob& job, ThreadPool& pool);
+void render_lerf(bool gaussian, const LerfAnalysis& analysis, const PlaneJob& job, ThreadPool& pool,
+                 bool reference_quirks = false);
 
 }  // namespace lerf::cpu

@@ -424,8 +424,8 @@ const FastCpu::LerfPlan& FastCpu::lerf_plan(const PlaneJob& job, Size in) {
   p.in_w = in.width, p.in_h = in.height, p.out_w = job.out.width, p.out_h = job.out.height, p.ch = ch;
   p.border = job.border, p.used = tick_;
   std::copy(key, key + 4, p.m);
-  p.tx = lerf_axis_taps(in.width, p.out_w, mm[0], mm[2], job.border);
-  p.ty = lerf_axis_taps(in.height, p.out_h, mm[4], mm[5], job.border);
+  p.tx = lerf_axis_taps(in.width, p.out_w, mm[0], mm[2], job.border, setup_.reference_quirks);
+  p.ty = lerf_axis_taps(in.height, p.out_h, mm[4], mm[5], job.border, setup_.reference_quirks);
   constexpr int kMaxTaps = 16;  // as the reference
   p.nx = std::min(p.tx.count, kMaxTaps), p.ny = std::min(p.ty.count, kMaxTaps);
   p.ox_off = (p.tx.count - p.nx) / 2, p.oy_off = (p.ty.count - p.ny) / 2;

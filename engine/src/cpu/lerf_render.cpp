@@ -20,7 +20,7 @@ void analyse_lerf(const LutModel& lut, ConstPlaneView in, LerfAnalysis& out, Thr
   }
 }
 
-AxisTaps lerf_axis_taps(int in_len, int out_len, double a, double b, Border border) {
+AxisTaps lerf_axis_taps(int in_len, int out_len, double a, double b, Border border, bool reference_ties) {
   // Upscaling: the 2 neighbours left = ceil(x - 1 - eps) and left + 1, distances in input
   // pixels. Downscaling by s: support widened to ceil(2 / s), distances multiplied by s.
   AxisTaps t;
@@ -36,7 +36,17 @@ AxisTaps lerf_axis_taps(int in_len, int out_len, double a, double b, Border bord
     int left = static_cast<int>(std::ceil(x - t.count / 2.0 - 1e-4));
     for (int k = 0; k < t.count; ++k) {
       t.index[static_cast<std::size_t>(o) * t.count + k] = edge_index(left + k, in_len, border);
-      t.value[static_cast<std::size_t>(o) * t.count + k] = static_cast<float>((x - (left + k)) * s);
+      float d = static_cast<float>((x - (left + k)) * s);
+      if (reference_ties && s >= 1.0) {
+        // At integer x (every third output at x3) the reference's double-precision x lands a
+        // rounding error above or below the integer, so its distance-1 neighbour gets weight
+        // 0 or 1 - a depending on noise: that is what its published LeRF-L x3 figure measures.
+        double scale = std::round(1e6 / a) / 1e6;  // the user's scale (3, 2.5, ...), not 1 / (1 / 3)
+        double xr = o / scale + (in_len - 1) / 2.0 - (out_len - 1) / (2 * scale);
+        double dr = xr - (left + k);
+        if (std::abs(dr) > 1.0) d = std::copysign(std::nextafter(1.0f, 2.0f), static_cast<float>(dr));
+      }
+      t.value[static_cast<std::size_t>(o) * t.count + k] = d;
     }
   }
   return t;
@@ -87,7 +97,7 @@ struct Blender {
 
 }  // namespace
 
-void render_lerf(bool gaussian, const LerfAnalysis& an, const PlaneJob& job, ThreadPool& pool) {
+void render_lerf(bool gaussian, const LerfAnalysis& an, const PlaneJob& job, ThreadPool& pool, bool reference_quirks) {
   const ConstPlaneView img = an.filtered.view();
   const auto& out = job.out;
   const int ch = img.channels;
@@ -100,8 +110,8 @@ void render_lerf(bool gaussian, const LerfAnalysis& an, const PlaneJob& job, Thr
 
   if (job.map.is_separable()) {
     const auto& m = job.map.out_to_in.m;
-    AxisTaps tx = lerf_axis_taps(img.width, out.width, m[0], m[2], job.border);
-    AxisTaps ty = lerf_axis_taps(img.height, out.height, m[4], m[5], job.border);
+    AxisTaps tx = lerf_axis_taps(img.width, out.width, m[0], m[2], job.border, reference_quirks);
+    AxisTaps ty = lerf_axis_taps(img.height, out.height, m[4], m[5], job.border, reference_quirks);
     const int nx = std::min(tx.count, kMaxTaps), ny = std::min(ty.count, kMaxTaps);
     const int ox_off = (tx.count - nx) / 2, oy_off = (ty.count - ny) / 2;
     pool.parallel_for(out.height, [&](int y0, int y1) {
