@@ -59,7 +59,12 @@ Engine::Engine(const EngineOptions& options) {
     auto dir = find_model_dir(options.method, options.model_dir);
     setup_.model = std::make_shared<Model>(load_model(options.method, dir));
   }
-  switch (options.backend) {
+  BackendKind backend = options.backend;
+  if (options.reference_quirks) {  // the conformance mode exists in the CPU reference only
+    if (backend == BackendKind::Vulkan) throw Error("reference quirks (LeRF conformance) need the CPU backend");
+    backend = BackendKind::Cpu;
+  }
+  switch (backend) {
     case BackendKind::Vulkan:
       backend_ = make_vulkan_backend(setup_, options.device_index);
       break;
