@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <utility>
 
 #include "fast_paths.hpp"
 #include "imlut_cpu.hpp"
@@ -42,29 +43,45 @@ AxisNeighbours axis_neighbours(int in_len, int out_len, double a, double b, Bord
 }
 
 // The simplex walk of every LSB combination (f0 f1 f2 f3, 4 bits each): the 5 vertex weights
-// and the cumulative vertex-index steps, from lut.inc's definitions.
+// (16ths) and the order in which dimensions are stepped (an index into kOrders), from
+// lut.inc's definitions; 8 bytes an entry (512 KB).
 struct Walk {
-  std::int16_t w[5];
-  std::int16_t pad;
-  std::int32_t step[4];  // vertex index offset of vertex k + 1 from the base vertex
+  std::uint8_t w[5];
+  std::uint8_t order;
+  std::uint8_t pad[2];
 };
 
-const std::vector<Walk>& walks() {
-  static const std::vector<Walk> table = [] {
+// Cumulative vertex-index offsets of vertices 1..4 for each of the 24 stepping orders.
+struct Orders {
+  std::int32_t step[24][4];
+};
+
+int order_id(int r0, int r1, int r2, int r3) { return ((r0 * 4 + r1) * 4 + r2) * 4 + r3; }
+
+const std::pair<std::vector<Walk>, Orders>& walks() {
+  static const std::pair<std::vector<Walk>, Orders> table = [] {
     using namespace lerf::lut;
-    std::vector<Walk> t(1 << 16);
+    std::pair<std::vector<Walk>, Orders> t;
+    t.first.resize(1 << 16);
+    std::vector<int> ids(256, -1);
+    int next = 0;
     for (int key = 0; key < (1 << 16); ++key) {
       const int f0 = key >> 12, f1 = (key >> 8) & 15, f2 = (key >> 4) & 15, f3 = key & 15;
       const int r0 = lerf_simplex_rank(f0, f1, f2, f3, 0), r1 = lerf_simplex_rank(f0, f1, f2, f3, 1);
       const int r2 = lerf_simplex_rank(f0, f1, f2, f3, 2), r3 = lerf_simplex_rank(f0, f1, f2, f3, 3);
       int sorted[4];
       for (int k = 0; k < 4; ++k) sorted[k] = lerf_simplex_sorted(f0, f1, f2, f3, r0, r1, r2, r3, k);
-      Walk& wk = t[key];
+      Walk& wk = t.first[key];
       for (int k = 0; k < 5; ++k)
-        wk.w[k] = static_cast<std::int16_t>(lerf_simplex_weight(sorted[0], sorted[1], sorted[2], sorted[3], k));
-      wk.pad = 0;
-      int v = 0;
-      for (int k = 0; k < 4; ++k) wk.step[k] = (v += lerf_simplex_step(r0, r1, r2, r3, k));
+        wk.w[k] = static_cast<std::uint8_t>(lerf_simplex_weight(sorted[0], sorted[1], sorted[2], sorted[3], k));
+      int& id = ids[order_id(r0, r1, r2, r3)];
+      if (id < 0) {
+        id = next++;
+        int v = 0;
+        for (int k = 0; k < 4; ++k) t.second.step[id][k] = (v += lerf_simplex_step(r0, r1, r2, r3, k));
+      }
+      wk.order = static_cast<std::uint8_t>(id);
+      wk.pad[0] = wk.pad[1] = 0;
     }
     return t;
   }();
@@ -74,7 +91,8 @@ const std::vector<Walk>& walks() {
 // Sums of one row of pixels (16 columns each) into acc; AVX2 where the CPU has it.
 [[gnu::target_clones("avx2", "default")]] void sums_row(const std::uint8_t* base, int width,
                                                       const int (*offs)[4][4], const std::int8_t* const* tables,
-                                                      const Walk* walk, std::int16_t* acc_out) {
+                                                      int stride, const Walk* walk, const Orders* orders,
+                                                      std::int16_t* acc_out) {
   for (int x = 0; x < width; ++x) {
     std::int16_t acc[kCols] = {};
     const std::uint8_t* s0 = base + x;
@@ -84,11 +102,12 @@ const std::vector<Walk>& walks() {
         const int a = s0[offs[p][r][0]], b = s0[offs[p][r][1]], c = s0[offs[p][r][2]], d = s0[offs[p][r][3]];
         const Walk& wk = walk[((a & 15) << 12) | ((b & 15) << 8) | ((c & 15) << 4) | (d & 15)];
         const std::int8_t* row0 =
-            table + static_cast<std::size_t>((a >> 4) * 4913 + (b >> 4) * 289 + (c >> 4) * 17 + (d >> 4)) * kCols;
+            table + static_cast<std::size_t>((a >> 4) * 4913 + (b >> 4) * 289 + (c >> 4) * 17 + (d >> 4)) * stride;
+        const std::int32_t* step = orders->step[wk.order];
         for (int q = 0; q < kCols; ++q) acc[q] = static_cast<std::int16_t>(acc[q] + wk.w[0] * row0[q]);
         for (int k = 0; k < 4; ++k) {
-          const std::int8_t* row = row0 + static_cast<std::ptrdiff_t>(wk.step[k]) * kCols;
-          const std::int16_t w = wk.w[k + 1];
+          const std::int8_t* row = row0 + static_cast<std::ptrdiff_t>(step[k]) * stride;
+          const std::int16_t w = wk.w[k + 1];  // columns >= stride read the next row: unused
           for (int q = 0; q < kCols; ++q) acc[q] = static_cast<std::int16_t>(acc[q] + w * row[q]);
         }
       }
@@ -114,10 +133,10 @@ void ImLutCpu::render_fast_separable(const ImLutAnalysis& an, const PlaneJob& jo
   if (b0 != sub_b0_ || b1 != sub_b1_) {
     const int cols = m.columns();
     for (int p = 0; p < kLutPatterns; ++p) {
-      sub_[p].assign(static_cast<std::size_t>(kLutEntries) * kCols, 0);
+      sub_[p].assign(static_cast<std::size_t>(kLutEntries) * 2 * K + kCols, 0);  // + the last row's over-read
       for (int v = 0; v < kLutEntries; ++v) {
         const std::int8_t* src = m.tables[p].data() + static_cast<std::size_t>(v) * cols;
-        std::int8_t* dst = sub_[p].data() + static_cast<std::size_t>(v) * kCols;
+        std::int8_t* dst = sub_[p].data() + static_cast<std::size_t>(v) * 2 * K;
         for (int k = 0; k < K; ++k) dst[k] = src[b0 * K + k], dst[K + k] = src[b1 * K + k];
       }
     }
@@ -125,7 +144,9 @@ void ImLutCpu::render_fast_separable(const ImLutAnalysis& an, const PlaneJob& jo
   }
 
   // Per input pixel and channel: the K logits at this scale.
-  const Walk* walk = walks().data();
+  const Walk* walk = walks().first.data();
+  const Orders* orders = &walks().second;
+  const int stride = 2 * K;
   const int PW = W + 2 * kPad, PH = H + 2 * kPad;
   padded_.resize(static_cast<std::size_t>(PW) * PH);
   logits_.resize(static_cast<std::size_t>(W) * H * ch * K);
@@ -149,7 +170,8 @@ void ImLutCpu::render_fast_separable(const ImLutAnalysis& an, const PlaneJob& jo
       std::vector<std::int16_t> sums(static_cast<std::size_t>(W) * kCols);
       const std::int8_t* tables[kLutPatterns] = {sub_[0].data(), sub_[1].data(), sub_[2].data()};
       for (int y = y0; y < y1; ++y) {
-        sums_row(&padded_[static_cast<std::size_t>(y + kPad) * PW + kPad], W, offs, tables, walk, sums.data());
+        sums_row(&padded_[static_cast<std::size_t>(y + kPad) * PW + kPad], W, offs, tables, stride, walk, orders,
+                 sums.data());
         for (int x = 0; x < W; ++x) {
           float* L = &logits_[((static_cast<std::size_t>(y) * W + x) * ch + c) * K];
           for (int k = 0; k < K; ++k) L[k] = imlut_pixel_logit(&sums[static_cast<std::size_t>(x) * kCols], K, 0, 1, f, k);
@@ -161,31 +183,88 @@ void ImLutCpu::render_fast_separable(const ImLutAnalysis& an, const PlaneJob& jo
   const auto& mm = job.map.out_to_in.m;
   AxisNeighbours nx = axis_neighbours(W, out.width, mm[0], mm[2], job.border);
   AxisNeighbours ny = axis_neighbours(H, out.height, mm[4], mm[5], job.border);
+  // Mixing, row by row over the samples i = ox * ch + c with the components in planes
+  // (vectorisable): hz[k][i] = wx0 L(left) + wx1 L(right) of an input row, cached per row;
+  // z = wy0 hz(top) + wy1 hz(bottom); then imlut_mix's normalisation, in its order.
+  const int n = out.width * ch;
+  const bool affine = m.affine;
+  const float inv_k = 1.0f / static_cast<float>(K);
   pool.parallel_for(out.height, [&](int y0, int y1) {
-    float w[imlut::imlut_max_components];
-    const std::uint8_t* crow[imlut::imlut_max_components];
-    for (int oy = y0; oy < y1; ++oy) {
-      std::uint8_t* dst = out.row(oy);
-      for (int k = 0; k < K; ++k) crow[k] = comp_[k].data() + oy * comp_[k].stride();
-      const float* top = &logits_[static_cast<std::size_t>(ny.left[oy]) * W * ch * K];
-      const float* bot = &logits_[static_cast<std::size_t>(ny.right[oy]) * W * ch * K];
-      const float wy1 = ny.frac[oy];
-      for (int ox = 0; ox < out.width; ++ox) {
-        if (!ny.ok[oy] || !nx.ok[ox]) {
-          for (int c = 0; c < ch; ++c) dst[ox * ch + c] = job.border_value[c];
-          continue;
-        }
-        const std::size_t l = static_cast<std::size_t>(nx.left[ox]) * ch * K;
-        const std::size_t r = static_cast<std::size_t>(nx.right[ox]) * ch * K;
-        const float wx1 = nx.frac[ox];
-        for (int c = 0; c < ch; ++c) {
-          const float* nb[4] = {top + l + c * K, top + r + c * K, bot + l + c * K, bot + r + c * K};
-          imlut_mix(m, [&](int j, int k) { return nb[j][k]; }, wx1, wy1, w);
-          float acc = 0;
-          for (int k = 0; k < K; ++k) acc += w[k] * crow[k][ox * ch + c];
-          dst[ox * ch + c] = to_byte(acc);
+    std::vector<float> buf(static_cast<std::size_t>(2 * K + 2 * K + 1) * n);
+    float* hz[2] = {buf.data(), buf.data() + static_cast<std::size_t>(K) * n};
+    float* z = buf.data() + static_cast<std::size_t>(2 * K) * n;  // K rows
+    float* zs = z + static_cast<std::size_t>(K) * n;             // K rows of scratch
+    float* acc = zs + static_cast<std::size_t>(K) * n;
+    int cached[2] = {-1, -1};
+    auto horizontal = [&](int row, float* h) {
+      const float* Lrow = &logits_[static_cast<std::size_t>(row) * W * ch * K];
+      for (int k = 0; k < K; ++k) {
+        float* hk = h + static_cast<std::size_t>(k) * n;
+        for (int ox = 0; ox < out.width; ++ox) {
+          const float wx1 = nx.frac[ox], wx0 = 1.0f - wx1;
+          const float* Ll = Lrow + static_cast<std::size_t>(nx.left[ox]) * ch * K + k;
+          const float* Lr = Lrow + static_cast<std::size_t>(nx.right[ox]) * ch * K + k;
+          for (int c = 0; c < ch; ++c) hk[ox * ch + c] = wx0 * Ll[c * K] + wx1 * Lr[c * K];
         }
       }
+    };
+    auto row_of = [&](int row) { return cached[0] == row ? hz[0] : hz[1]; };
+    for (int oy = y0; oy < y1; ++oy) {
+      std::uint8_t* dst = out.row(oy);
+      if (!ny.ok[oy]) {
+        for (int i = 0; i < n; ++i) dst[i] = job.border_value[i % ch];
+        continue;
+      }
+      // Both input rows in the two slots: evict the slot not holding the other row.
+      const int top = ny.left[oy], bot = ny.right[oy];
+      if (cached[0] != top && cached[1] != top) {
+        int slot = cached[0] == bot ? 1 : 0;
+        horizontal(top, hz[slot]);
+        cached[slot] = top;
+      }
+      if (cached[0] != bot && cached[1] != bot) {
+        int slot = cached[0] == top ? 1 : 0;
+        horizontal(bot, hz[slot]);
+        cached[slot] = bot;
+      }
+      const float* ht = row_of(top);
+      const float* hb = row_of(bot);
+      const float wy1 = ny.frac[oy], wy0 = 1.0f - wy1;
+      for (int k = 0; k < K; ++k) {
+        const float* a = ht + static_cast<std::size_t>(k) * n;
+        const float* b = hb + static_cast<std::size_t>(k) * n;
+        float* zk = z + static_cast<std::size_t>(k) * n;
+        for (int i = 0; i < n; ++i) zk[i] = wy0 * a[i] + wy1 * b[i];
+      }
+      if (affine) {
+        float* zsum = zs;
+        for (int i = 0; i < n; ++i) zsum[i] = 0.0f + z[i];
+        for (int k = 1; k < K; ++k) {
+          const float* zk = z + static_cast<std::size_t>(k) * n;
+          for (int i = 0; i < n; ++i) zsum[i] += zk[i];
+        }
+        for (int i = 0; i < n; ++i) zsum[i] = zsum[i] / static_cast<float>(K);  // the mean
+        for (int i = 0; i < n; ++i) acc[i] = 0.0f;
+        for (int k = 0; k < K; ++k) {
+          const float* zk = z + static_cast<std::size_t>(k) * n;
+          const std::uint8_t* ck = comp_[k].data() + oy * comp_[k].stride();
+          for (int i = 0; i < n; ++i) acc[i] += (zk[i] - zsum[i] + inv_k) * static_cast<float>(ck[i]);
+        }
+      } else {
+        float w[imlut::imlut_max_components];
+        for (int i = 0; i < n; ++i) {
+          float zmax = -3.4e38f, esum = 0;
+          for (int k = 0; k < K; ++k) zmax = std::max(zmax, z[static_cast<std::size_t>(k) * n + i]);
+          for (int k = 0; k < K; ++k) esum += (w[k] = std::exp(z[static_cast<std::size_t>(k) * n + i] - zmax));
+          float s3 = 0;
+          for (int k = 0; k < K; ++k) s3 += (w[k] / esum) * static_cast<float>(comp_[k].data()[oy * comp_[k].stride() + i]);
+          acc[i] = s3;
+        }
+      }
+      for (int i = 0; i < n; ++i) dst[i] = to_byte(acc[i]);
+      for (int ox = 0; ox < out.width; ++ox)
+        if (!nx.ok[ox])
+          for (int c = 0; c < ch; ++c) dst[ox * ch + c] = job.border_value[c];
     }
   });
 }
