@@ -46,6 +46,8 @@ def main():
     ap.add_argument("--log-every", type=int, default=100)
     ap.add_argument("--ckpt-every", type=int, default=500)
     ap.add_argument("--no-val", action="store_true")
+    ap.add_argument("--init-from", default="", help="start from the tables of this im-lut folder")
+    ap.add_argument("--scale-repeat", default="", help="sample these symmetric scales more often, e.g. 1.5=3,4=2")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -71,6 +73,8 @@ def main():
         best = "lerf-g" if "lerf-g" in comps else ("lanczos" if "lanczos" in comps else comps[-1])
         init = [16.0 * ((1.0 if c == best else 0.0) - 1.0 / K) for c in comps]
     model.init_bias(init)
+    if args.init_from:
+        model.load(args.init_from)
 
     t0 = time.time()
     data = tr.load_data(args.data)
@@ -82,6 +86,9 @@ def main():
           f"K={K} {comps}, bins {bins}, {args.mixing}", flush=True)
     opt = torch.optim.Adam(list(model.tables), lr=args.lr, betas=(0.9, 0.99), eps=1e-10)
     sampler = tr.Sampler(train, args.patch, args.batch, rng)
+    for item in filter(None, args.scale_repeat.split(",")):
+        sc, rep = item.split("=")
+        sampler.scales += [(float(sc), float(sc))] * (int(rep) - 1)
     log = []
     quant_at = int(args.quant_from * args.iters)
     if val and not args.no_val:
