@@ -284,3 +284,27 @@ TEST(ImLut, FastPathIsBitExactWithTheReference) {
         }
   }
 }
+
+TEST(ImLut, TinyPlanesChannelsAndDownscalingMatchTheReference) {
+  auto model = random_model(kAll, 61, 12);
+  model->imlut.affine = true;
+  std::mt19937 rng(2);
+  for (int ch : {1, 2, 4})
+    for (Size in : {Size{1, 1}, Size{1, 7}, Size{5, 1}, Size{3, 4}, Size{40, 30}})
+      for (Scale s : {Scale{2, 2}, Scale{3.5, 1.25}, Scale{0.5, 0.5}, Scale{0.3, 1.0}}) {
+        cv::Mat img(in.height, in.width, CV_8UC(ch));
+        for (int i = 0; i < img.rows * img.cols * ch; ++i) img.data[i] = static_cast<std::uint8_t>(rng());
+        Size osz = scaled_size(in, s);
+        cv::Mat out[2];
+        for (int path = 0; path < 2; ++path) {
+          const cpu::CpuPath before = cpu::default_cpu_path();
+          cpu::set_default_cpu_path(path ? cpu::CpuPath::Fast : cpu::CpuPath::Reference);
+          auto backend = make_cpu_backend(MethodSetup{Method::ImLut, model}, 2);
+          cpu::set_default_cpu_path(before);
+          out[path] = cv::Mat(osz.height, osz.width, img.type());
+          PlaneJob job{cv_bridge::const_view(img), cv_bridge::view(out[path]), resize_map(in, osz, s)};
+          backend->render(*backend->analyse(job.in), job);
+        }
+        EXPECT_EQ(test::max_abs_diff(out[0], out[1]), 0) << ch << " ch " << in.width << "x" << in.height << " x" << s.h;
+      }
+}
