@@ -281,3 +281,24 @@ TEST(SimdPaths, LerfOnALargePlaneMatchesTheReferenceOnEveryTarget) {
     }
   }
 }
+
+// One fast-path instance serving several kernels (as IM-LUT's components could) must not hand
+// one kernel's cached taps to another on the same geometry.
+TEST(SimdPaths, CachedTapsAreKeyedByTheKernel) {
+  cv::Mat in = lerf::test::sample_image()(cv::Rect(0, 0, 64, 48)).clone();
+  MethodSetup setup;
+  setup.method = Method::Bilinear;
+  cpu::FastCpu fast(setup);
+  ThreadPool pool(2);
+  for (int round = 0; round < 2; ++round)
+    for (Method m : {Method::Bilinear, Method::Bicubic, Method::Lanczos}) {
+      auto kernel = kernels::classical_kernel(m);
+      cv::Mat a(96, 128, CV_8UC3), b(96, 128, CV_8UC3);
+      PlaneJob ja{cv_bridge::const_view(in), cv_bridge::view(a), resize_map({64, 48}, {128, 96})};
+      PlaneJob jb = ja;
+      jb.out = cv_bridge::view(b);
+      fast.render_classical(kernel, ja, pool);
+      cpu::render_classical(kernel, jb, pool);
+      EXPECT_EQ(lerf::test::max_abs_diff(a, b), 0) << method_name(m) << " round " << round;
+    }
+}

@@ -44,6 +44,8 @@ struct FastCpu::ClassicalPlan {
   int in_w = 0, in_h = 0, out_w = 0, out_h = 0, ch = 0;
   double m[4] = {0, 0, 0, 0};
   Border border = Border::Clamp;
+  Method method = Method::Nearest;  // the kernel the taps were made for
+  float cubic_a = 0;
   std::uint64_t used = 0;
   AxisTaps tx, ty;
   int lanes = 0;            // SIMD lanes the permute tables were made for
@@ -132,13 +134,15 @@ const FastCpu::ClassicalPlan& FastCpu::classical_plan(const kernels::Classical& 
   for (auto& p : classical_plans_)
     if (p->in_w == job.in.width && p->in_h == job.in.height && p->out_w == job.out.width &&
         p->out_h == job.out.height && p->ch == job.in.channels && p->border == job.border &&
-        p->lanes == simd::lanes_f32() && std::equal(key, key + 4, p->m)) {
+        p->method == kernel.method && p->cubic_a == kernel.cubic_a && p->lanes == simd::lanes_f32() &&
+        std::equal(key, key + 4, p->m)) {
       p->used = tick_;
       return *p;
     }
   ++allocations_;
   auto plan = std::make_unique<ClassicalPlan>();
   ClassicalPlan& p = *plan;
+  p.method = kernel.method, p.cubic_a = kernel.cubic_a;
   p.in_w = job.in.width, p.in_h = job.in.height, p.out_w = job.out.width, p.out_h = job.out.height;
   p.ch = job.in.channels, p.border = job.border, p.used = tick_;
   std::copy(key, key + 4, p.m);
