@@ -123,7 +123,27 @@ struct VulkanPath::Impl {
   std::unique_ptr<lerf::vk::DeviceBackend> backend;  // on device; destroyed before it
   std::optional<EngineSettings> built_for;
 
+  // Waits until no submission that may touch `in` (upstream's writes) or our own work is
+  // still executing: an error must not let the buffer go back to its pool, and be freed at
+  // teardown, while the driver still runs a command on it.
+  void settle(GstBuffer* in) {
+    auto wait_queue = [](GstVulkanQueue* q) {
+      if (!q) return;
+      gst_vulkan_queue_submit_lock(q);
+      vkQueueWaitIdle(q->queue);
+      gst_vulkan_queue_submit_unlock(q);
+    };
+    for (guint i = 0; in && i < gst_buffer_n_memory(in); ++i) {
+      GstMemory* mem = gst_buffer_peek_memory(in, i);
+      if (gst_is_vulkan_image_memory(mem)) wait_queue(reinterpret_cast<GstVulkanImageMemory*>(mem)->barrier.parent.queue);
+      else if (gst_is_vulkan_buffer_memory(mem))
+        wait_queue(reinterpret_cast<GstVulkanBufferMemory*>(mem)->barrier.parent.queue);
+    }
+    wait_queue(queue);
+  }
+
   void drop_device() {
+    if (queue) settle(nullptr);  // our own submissions finish before their resources go
     backend.reset();
     built_for.reset();
     gst_clear_object(&queue);
@@ -259,6 +279,17 @@ bool VulkanPath::decide_allocation(GstBaseTransform* trans, GstQuery* query) {
 
 void VulkanPath::render(const EngineSettings& s, GstBuffer* in, GstBuffer* out, const lerf::CoordinateMap& luma_map,
                         const Rect& out_rect, lerf::Border border, bool transparent) {
+  try {
+    render_unguarded(s, in, out, luma_map, out_rect, border, transparent);
+  } catch (...) {
+    impl_->settle(in);
+    throw;
+  }
+}
+
+void VulkanPath::render_unguarded(const EngineSettings& s, GstBuffer* in, GstBuffer* out,
+                                  const lerf::CoordinateMap& luma_map, const Rect& out_rect, lerf::Border border,
+                                  bool transparent) {
   Impl& d = *impl_;
   if (!d.device || !d.queue) throw lerf::Error("no Vulkan device negotiated");
   if (s.backend == lerf::BackendKind::Cpu)

@@ -64,6 +64,9 @@ class VulkanPath {
   void stop();
 
  private:
+  void render_unguarded(const EngineSettings& settings, GstBuffer* in, GstBuffer* out,
+                        const lerf::CoordinateMap& luma_map, const Rect& out_rect, lerf::Border border,
+                        bool transparent);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

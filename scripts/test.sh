@@ -69,6 +69,19 @@ for path in sys.argv[2:]:
     for suite in root.iter("testsuite"):
         if not list(suite.iter("testcase")) and int(suite.get("failures", 0)) + int(suite.get("errors", 0)) > 0:
             failed += 1
+# A test that timed out or crashed may leave no failing case behind: count it from meson's
+# own per-test results (testlog.json beside each JUnit log).
+import json, os
+broken = 0
+for path in sys.argv[2:]:
+    try:
+        for line in open(os.path.join(os.path.dirname(path), "testlog.json")):
+            if json.loads(line).get("result") not in ("OK", "SKIP", "EXPECTEDFAIL"):
+                broken += 1
+    except Exception:
+        pass
+if broken and failed == 0:
+    failed = broken
 for line in open(sys.argv[1]):
     passed += line.startswith("PASS ")
     failed += line.startswith("FAIL ")
