@@ -13,9 +13,8 @@
  *
  * Learned methods need a model: #GstLerfScale:model-dir, or else $LERF_MODEL_DIR, the
  * source tree's models/ and the installed data directory, in that order. A missing model,
- * a method that is not implemented yet (liif, a-liif, lmf) or an unusable backend (im-lut
- * has no Vulkan implementation yet: memory:VulkanImage with im-lut is an error)
- * is reported as an element error naming the problem.
+ * a method that is not implemented yet (liif, a-liif, lmf) or an unusable backend is
+ * reported as an element error naming the problem.
  *
  * Planar, semi-planar and packed formats with 8-bit samples are supported (I420, YV12,
  * NV12, NV21, Y42B, Y444, GRAY8, RGBA, RGB, ...); subsampled chroma planes are resampled

@@ -18,7 +18,7 @@ const GEnumValue kMethodValues[] = {
     {static_cast<gint>(lerf::Method::Lanczos), "Lanczos-3", "lanczos"},
     {static_cast<gint>(lerf::Method::LerfL), "LeRF-L: learned steerable resampling, linear kernels", "lerf-l"},
     {static_cast<gint>(lerf::Method::LerfG), "LeRF-G: learned steerable resampling, Gaussian kernels", "lerf-g"},
-    {static_cast<gint>(lerf::Method::ImLut), "IM-LUT: learned mix of interpolations per pattern and scale (CPU only)", "im-lut"},
+    {static_cast<gint>(lerf::Method::ImLut), "IM-LUT: learned mix of interpolations per pattern and scale", "im-lut"},
     {static_cast<gint>(lerf::Method::Liif), "LIIF (not implemented yet)", "liif"},
     {static_cast<gint>(lerf::Method::ALiif), "A-LIIF (not implemented yet)", "a-liif"},
     {static_cast<gint>(lerf::Method::Lmf), "LMF (not implemented yet)", "lmf"},

@@ -11,7 +11,7 @@ layout(std430, binding = 1) writeonly buffer Tmp { float tmp[]; };
 
 layout(push_constant) uniform Params {
   int in_w, in_h, ch, out_w;
-  int kernel, taps, border, pad0;
+  int kernel, taps, border, axis_off;  // axis_off: first entry of this pass's axis table
   float stretch;  // max(1, 1 / scale)
   float cubic_a;
 } pc;
@@ -23,7 +23,7 @@ void main() {
     int o = (i / pc.ch) % pc.out_w;
     int y = i / (pc.ch * pc.out_w);
     int row = y * pc.in_w * pc.ch + c;
-    AxisEntry e = axis[o];
+    AxisEntry e = axis[pc.axis_off + o];
     float result;
     if (pc.kernel == LERF_VK_KERNEL_NEAREST) {
       result = float(LOAD_BYTE(src, row + edge_index(e.base, pc.in_w, pc.border) * pc.ch));

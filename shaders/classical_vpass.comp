@@ -15,14 +15,15 @@ layout(push_constant) uniform Params {
   int out_bytes;
   float stretch;      // max(1, 1 / vertical scale)
   float cubic_a;
+  int axis_off;       // first entry of this pass's axis table (x entries, then y)
 } pc;
 
 uint sample_at(int i) {
   int c = i % pc.ch;
   int ox = (i / pc.ch) % pc.out_w;
   int oy = i / (pc.ch * pc.out_w);
-  AxisEntry e = axis[pc.out_w + oy];
-  if (pc.border == LERF_VK_BORDER_CONSTANT && (e.inside == 0u || axis[ox].inside == 0u))
+  AxisEntry e = axis[pc.axis_off + pc.out_w + oy];
+  if (pc.border == LERF_VK_BORDER_CONSTANT && (e.inside == 0u || axis[pc.axis_off + ox].inside == 0u))
     return border_byte(pc.border_value, c);
   int col = ox * pc.ch + c;
   int row_len = pc.out_w * pc.ch;

@@ -21,6 +21,7 @@ layout(push_constant) uniform Params {
   int off_x, off_y;      // first used tap
   float s_x, s_y;        // distance scale (min(1, scale))
   float m[9];
+  int axis_off;          // separable: first entry of this pass's axis table
 } pc;
 
 // Weight exponent (G) or weight (L) of neighbour (yy, xx) at distances dr, dc for channel c.
@@ -87,7 +88,7 @@ uint sample_at(int i) {
   int oy = i / (pc.ch * pc.out_w);
   Taps t;
   if (pc.separable != 0) {
-    AxisEntry ex = axis[ox], ey = axis[pc.out_w + oy];
+    AxisEntry ex = axis[pc.axis_off + ox], ey = axis[pc.axis_off + pc.out_w + oy];
     if (pc.border == LERF_VK_BORDER_CONSTANT && (ex.inside == 0u || ey.inside == 0u))
       return border_byte(pc.border_value, c);
     t.left_x = ex.base + pc.off_x;

@@ -270,7 +270,7 @@ TEST_P(GstVulkanDeviceMemory, WarpMatchesCpu) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Methods, GstVulkanDeviceMemory,
-                         ::testing::Values("bilinear", "nearest", "bicubic", "lanczos", "lerf-g", "lerf-l"),
+                         ::testing::Values("bilinear", "nearest", "bicubic", "lanczos", "lerf-g", "lerf-l", "im-lut"),
                          [](const auto& info) {
                            std::string n = info.param;
                            std::replace(n.begin(), n.end(), '-', '_');

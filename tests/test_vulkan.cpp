@@ -21,6 +21,8 @@
 #include "test_helpers.hpp"
 #include "vulkan/vulkan_backend.hpp"
 
+#include <random>
+
 namespace lerf {
 namespace {
 
@@ -42,7 +44,8 @@ bool unavailable(Method m, std::string& why) {
     why = std::string("Vulkan unusable: ") + e.what();
     return true;
   }
-  if (method_needs_model(m) && official_luts().empty()) {
+  // im-lut's model (with its lerf-g component) ships in models/.
+  if (method_needs_model(m) && m != Method::ImLut && official_luts().empty()) {
     why = "the authors' LUTs ($LERF_SHARED_DIR/reference/lerf-official) are absent";
     return true;
   }
@@ -65,7 +68,7 @@ Engine& engine(Method m, BackendKind b) {
     o.method = m;
     o.backend = b;
     o.threads = 2;
-    if (method_needs_model(m)) o.model_dir = official_luts().string();
+    if (method_needs_model(m) && m != Method::ImLut) o.model_dir = official_luts().string();
     e = std::make_unique<Engine>(o);
   }
   return *e;
@@ -245,6 +248,160 @@ TEST(Vulkan, DevicesAndErrors) {
   }
   o.backend = BackendKind::Auto;
   EXPECT_EQ(Engine(o).backend().kind(), BackendKind::Cpu);
+}
+
+// --- IM-LUT (docs/IMLUT.md): the mixing shaders and the components from the existing ones ---
+
+// A small odd-sized crop (61 x 47) of the photograph: lavapipe renders K = 5 components.
+cv::Mat small_image(int channels) { return test_image(channels)(cv::Rect(40, 30, 61, 47)).clone(); }
+
+struct ImLutCase {
+  const char* name;
+  int channels;
+  bool strided;
+  bool warp;
+  Scale scale;
+  Border border;
+};
+
+const ImLutCase kImLutCases[] = {
+    {"x1_5", 3, false, false, {1.5, 1.5}, Border::Clamp},
+    {"x2", 3, false, false, {2, 2}, Border::Clamp},
+    {"x2_5", 1, false, false, {2.5, 2.5}, Border::Clamp},
+    {"x3", 3, false, false, {3, 3}, Border::Clamp},
+    {"x4", 1, true, false, {4, 4}, Border::Clamp},
+    {"x3_7_between_bins", 3, false, false, {3.7, 3.7}, Border::Clamp},
+    {"x2x3_asymmetric", 3, false, false, {2, 3}, Border::Clamp},
+    {"x1_2_below_bins", 3, false, false, {1.2, 1.2}, Border::Clamp},
+    {"x0_6_downscale", 3, false, false, {0.6, 0.6}, Border::Clamp},
+    {"x5_above_bins", 1, false, false, {5, 5}, Border::Clamp},
+    {"bgra_x1_7_constant", 4, true, false, {1.7, 1.7}, Border::Constant},
+    {"warp_clamp", 3, false, true, {}, Border::Clamp},
+    {"warp_constant", 3, true, true, {}, Border::Constant},
+    {"grey_warp_reflect", 1, false, true, {}, Border::Reflect},
+};
+
+void PrintTo(const ImLutCase& c, std::ostream* os) { *os << c.name; }
+
+// Runs one case on a backend: analysis then render into a fresh (optionally strided) matrix.
+cv::Mat run_imlut(Backend& b, const ImLutCase& c, const cv::Mat& in) {
+  Size in_size{in.cols, in.rows};
+  Size out_size;
+  PlaneJob job;
+  if (!c.warp) {
+    out_size = scaled_size(in_size, c.scale);
+    job.map = resize_map(in_size, out_size, c.scale);
+  } else {
+    // A perspective warp whose local scale varies over the output (x1.85 at the top left to
+    // x2.71 at the bottom right: bins 0 to 3 are used) and leaves part of the output outside
+    // the input.
+    out_size = {120, 92};
+    job.map = warp_map(Matrix3{{0.52, 0.07, -2.5, -0.04, 0.55, -1.75, 0.0016, 0.0011, 1.0}});
+    EXPECT_FALSE(job.map.is_separable());
+  }
+  cv::Mat out = c.strided ? strided(out_size.height, out_size.width, in.type())
+                          : cv::Mat(out_size.height, out_size.width, in.type(), cv::Scalar::all(0));
+  job.in = cv_bridge::const_view(in);
+  job.out = cv_bridge::view(out);
+  job.border = c.border;
+  job.border_value = {10, 200, 30, 250};
+  b.render(*b.analyse(job.in), job);
+  return out;
+}
+
+cv::Mat imlut_input(const ImLutCase& c) {
+  cv::Mat in = small_image(c.channels);
+  if (c.strided) {
+    cv::Mat s = strided(in.rows, in.cols, in.type());
+    in.copyTo(s);
+    in = s;
+  }
+  return in;
+}
+
+class VulkanImLut : public testing::TestWithParam<ImLutCase> {};
+
+// The shipped model (affine mixing, lerf-g among the components) through the engine with
+// backend=vulkan, against the CPU backend.
+TEST_P(VulkanImLut, MatchesCpu) {
+  const ImLutCase& c = GetParam();
+  LERF_REQUIRE_VULKAN(Method::ImLut);
+  cv::Mat in = imlut_input(c);
+  Engine& cpu = engine(Method::ImLut, BackendKind::Cpu);
+  Engine& vk = engine(Method::ImLut, BackendKind::Vulkan);
+  ASSERT_EQ(vk.backend().kind(), BackendKind::Vulkan);
+  cv::Mat want = run_imlut(const_cast<Backend&>(cpu.backend()), c, in);
+  cv::Mat got = run_imlut(const_cast<Backend&>(vk.backend()), c, in);
+  double p = test::psnr(want, got);
+  int d = test::max_abs_diff(want, got);
+  RecordProperty("psnr", std::to_string(p));
+  RecordProperty("max_abs_diff", d);
+  EXPECT_GE(p, 50.0) << c.name;
+  EXPECT_LE(d, 2) << c.name;
+  if (c.border == Border::Constant) {
+    EXPECT_GT(cv::countNonZero(want.reshape(1) == 10), 0) << "no border pixels";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, VulkanImLut, testing::ValuesIn(kImLutCases),
+                         [](const testing::TestParamInfo<ImLutCase>& info) { return std::string(info.param.name); });
+
+// Random tables, softmax and affine mixing, with and without a lerf-g component (without it
+// the analysis makes no LeRF stages): the sums, bins and mixing of any model, not only the
+// shipped one's near-identity weights.
+TEST(VulkanImLutModels, RandomTablesMatchCpu) {
+  LERF_REQUIRE_VULKAN(Method::ImLut);
+  const ImLutCase cases[] = {kImLutCases[1], kImLutCases[5], kImLutCases[8], kImLutCases[12]};
+  for (bool with_lerf : {true, false})
+    for (bool affine : {false, true}) {
+      auto model = std::make_shared<Model>();
+      model->method = Method::ImLut;
+      model->imlut.components = with_lerf ? std::vector<Method>{Method::Bilinear, Method::Lanczos, Method::LerfG}
+                                          : std::vector<Method>{Method::Nearest, Method::Bicubic, Method::Lanczos};
+      model->imlut.scale_bins = 6;
+      model->imlut.affine = affine;
+      // Loaded in both cases: the CPU backend's fast path reads LeRF tables from any model
+      // (it crashes in FastCpu's constructor without them); the Vulkan backend only uploads
+      // them when lerf-g is a component.
+      model->lut = load_model(Method::LerfG, find_model_dir(Method::LerfG)).lut;
+      std::mt19937 rng(7 + with_lerf * 2 + affine);
+      // Affine: small entries (weights within a few units); softmax: the full int8 range.
+      std::uniform_int_distribution<int> dist(affine ? -6 : -128, affine ? 6 : 127);
+      const std::size_t n = static_cast<std::size_t>(kLutEntries) * model->imlut.columns();
+      for (auto& t : model->imlut.tables) {
+        t.resize(n);
+        for (auto& v : t) v = static_cast<std::int8_t>(dist(rng));
+      }
+      MethodSetup setup;
+      setup.method = Method::ImLut;
+      setup.model = model;
+      auto cpu = make_cpu_backend(setup, 2);
+      auto vk = make_vulkan_backend(setup, 0);
+      for (const ImLutCase& c : cases) {
+        cv::Mat in = imlut_input(c);
+        cv::Mat want = run_imlut(*cpu, c, in), got = run_imlut(*vk, c, in);
+        double p = test::psnr(want, got);
+        int d = test::max_abs_diff(want, got);
+        std::string what = std::string(with_lerf ? "with lerf-g, " : "classical only, ") +
+                           (affine ? "affine " : "softmax ") + c.name;
+        EXPECT_GE(p, 50.0) << what;
+        EXPECT_LE(d, 2) << what;
+        RecordProperty(what, std::to_string(p) + " dB, max diff " + std::to_string(d));
+      }
+    }
+}
+
+// The engine's backend choice for im-lut: vulkan uses Vulkan on any device (lavapipe
+// included); auto keeps the CPU on a software device.
+TEST(VulkanImLutModels, BackendChoice) {
+  LERF_REQUIRE_VULKAN(Method::ImLut);
+  EXPECT_EQ(engine(Method::ImLut, BackendKind::Vulkan).backend().kind(), BackendKind::Vulkan);
+  auto devices = list_vulkan_devices();
+  EngineOptions o;
+  o.method = Method::ImLut;
+  o.backend = BackendKind::Auto;
+  Engine automatic(o);
+  EXPECT_EQ(automatic.backend().kind(), auto_uses_vulkan(devices[0]) ? BackendKind::Vulkan : BackendKind::Cpu);
 }
 
 // The CLI without a usable Vulkan driver: auto must still produce the CPU's frames, vulkan

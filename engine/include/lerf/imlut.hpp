@@ -49,17 +49,16 @@ inline float imlut_scale_position(const ImLutModel& m, double s) {
 // Logit of component k at one input pixel from its integer sums `a` (all columns) for bins
 // b0, b1 with weight f of b1.
 inline float imlut_pixel_logit(const std::int16_t* a, int K, int b0, int b1, float f, int k) {
-  return ((1.0f - f) * a[b0 * K + k] + f * a[b1 * K + k]) / imlut::imlut_logit_divisor;
+  return imlut::imlut_bin_logit(a[b0 * K + k], a[b1 * K + k], f);
 }
 
 // Bilinear interpolation of the 4 neighbours' logits l[j][k] into z[k], then the weights.
 template <typename LogitFn>
 inline void imlut_mix(const ImLutModel& m, LogitFn logit, float wx1, float wy1, float* w) {
   const int K = static_cast<int>(m.components.size());
-  const float wx0 = 1.0f - wx1, wy0 = 1.0f - wy1;
   float zmax = -3.4e38f, zsum = 0;
   for (int k = 0; k < K; ++k) {
-    w[k] = wy0 * (wx0 * logit(0, k) + wx1 * logit(1, k)) + wy1 * (wx0 * logit(2, k) + wx1 * logit(3, k));
+    w[k] = imlut::imlut_bilinear(logit(0, k), logit(1, k), logit(2, k), logit(3, k), wx1, wy1);
     zmax = std::max(zmax, w[k]);
     zsum += w[k];
   }

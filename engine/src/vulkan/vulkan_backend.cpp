@@ -17,7 +17,9 @@
 #include <mutex>
 #include <utility>
 
+#include "../cpu/imlut_cpu.hpp"
 #include "lerf/error.hpp"
+#include "lerf/imlut.hpp"
 #include "lerf/kernels.hpp"
 #include "lerf/vulkan_device.hpp"
 #include "lerf_spirv.hpp"
@@ -41,7 +43,7 @@ namespace {
 
 // Push constants, laid out as the shaders' `Params` blocks (4-byte scalars only).
 struct HPassParams {
-  std::int32_t in_w, in_h, ch, out_w, kernel, taps, border, pad0;
+  std::int32_t in_w, in_h, ch, out_w, kernel, taps, border, axis_off;
   float stretch, cubic_a;
 };
 struct VPassParams {
@@ -49,6 +51,7 @@ struct VPassParams {
   std::uint32_t border_value;
   std::int32_t out_bytes;
   float stretch, cubic_a;
+  std::int32_t axis_off;
 };
 struct GeneralParams {
   std::int32_t in_w, in_h, ch, out_w, out_h, kernel, r, border;
@@ -69,10 +72,22 @@ struct RenderParams {
   std::int32_t out_bytes, n_x, n_y, off_x, off_y;
   float s_x, s_y;
   float m[9];
+  std::int32_t axis_off;
+};
+struct ImLutSumsParams {
+  std::int32_t w, h, ch, columns, col0, ncols, pairs, words;
+};
+struct ImLutMixParams {
+  std::int32_t in_w, in_h, ch, out_w, out_h, K, separable, border;
+  std::uint32_t border_value;
+  std::int32_t out_bytes, comp_stride, stride, bin_lo, bin_hi, bins, affine, axis_off;
+  float t, scale_first, scale_step;
+  float m[9];
 };
 constexpr std::uint32_t kPushBytes = 128;  // the minimum every device guarantees
 static_assert(sizeof(HPassParams) <= kPushBytes && sizeof(VPassParams) <= kPushBytes &&
-              sizeof(GeneralParams) <= kPushBytes && sizeof(RenderParams) <= kPushBytes);
+              sizeof(GeneralParams) <= kPushBytes && sizeof(RenderParams) <= kPushBytes &&
+              sizeof(ImLutMixParams) <= kPushBytes);
 
 // An entry of the per-axis tables of separable maps (common_axis.glsl).
 struct AxisEntry {
@@ -82,7 +97,7 @@ struct AxisEntry {
 };
 static_assert(sizeof(AxisEntry) == 12);
 
-enum Slot { kHPass, kVPass, kGeneral, kStage1, kStage2, kRender, kSlots };
+enum Slot { kHPass, kVPass, kGeneral, kStage1, kStage2, kRender, kImLutSums, kImLutMix, kSlots };
 constexpr std::uint32_t kBindings = 4;  // 0 source, 1 intermediate, 2 destination, 3 LUT or axis table
 
 std::span<const std::uint32_t> slot_code(Slot s) {
@@ -92,6 +107,8 @@ std::span<const std::uint32_t> slot_code(Slot s) {
     case kGeneral: return spirv::resample_general;
     case kStage1: return spirv::lerf_stage1;
     case kStage2: return spirv::lerf_stage2;
+    case kImLutSums: return spirv::imlut_sums;
+    case kImLutMix: return spirv::imlut_mix;
     default: return spirv::lerf_render;
   }
 }
@@ -126,17 +143,20 @@ std::size_t plane_bytes(Size s, int channels) {
   return static_cast<std::size_t>(s.width) * s.height * channels;
 }
 
-// The device buffers of one LeRF analysis, and a free list that recycles them.
+// The device buffers of one LeRF or IM-LUT analysis (a size of 0: not used), and a free list
+// that recycles them.
 struct LerfBuffers {
   std::unique_ptr<Buffer> filtered, hyper;
+  std::unique_ptr<Buffer> source;  // im-lut: a copy of the input plane (sums, classical components)
 };
 
 class Recycler {
  public:
-  std::unique_ptr<LerfBuffers> take(VkDeviceSize filtered, VkDeviceSize hyper) {
+  std::unique_ptr<LerfBuffers> take(VkDeviceSize filtered, VkDeviceSize hyper, VkDeviceSize source = 0) {
+    auto fits = [](const std::unique_ptr<Buffer>& b, VkDeviceSize size) { return size == 0 || (b && b->size() >= size); };
     std::lock_guard lock(mutex_);
     for (auto it = free_.begin(); it != free_.end(); ++it)
-      if ((*it)->filtered->size() >= filtered && (*it)->hyper->size() >= hyper) {
+      if (fits((*it)->filtered, filtered) && fits((*it)->hyper, hyper) && fits((*it)->source, source)) {
         auto b = std::move(*it);
         free_.erase(it);
         return b;
@@ -216,7 +236,8 @@ class VulkanBackend final : public DeviceBackend {
       : setup_(setup),
         kernel_(is_classical(setup.method) ? kernels::classical_kernel(setup.method, setup.cubic_a)
                                            : kernels::Classical{Method::Nearest, 0.5f, setup.cubic_a}) {
-    if (!is_classical(setup.method) && setup.method != Method::LerfG && setup.method != Method::LerfL)
+    if (!is_classical(setup.method) && setup.method != Method::LerfG && setup.method != Method::LerfL &&
+        setup.method != Method::ImLut)
       throw Error(std::string(method_name(setup.method)) + " has no Vulkan implementation");
     if (!is_classical(setup.method) && !setup.model)
       throw Error(std::string(method_name(setup.method)) + " needs a model");
@@ -226,7 +247,18 @@ class VulkanBackend final : public DeviceBackend {
     o_.ctx = std::move(ctx);
     if (o_.ctx->max_push_constants() < kPushBytes) throw Error("Vulkan: device has too few push-constant bytes");
     create_objects();
-    if (setup_.model) upload_luts(setup_.model->lut);
+    if (setup_.method == Method::ImLut) {
+      if (imlut_has_lerf()) upload_luts(setup_.model->lut);
+      upload_imlut_tables(setup_.model->imlut);
+    } else if (setup_.model) {
+      upload_luts(setup_.model->lut);
+    }
+  }
+
+  // Whether the im-lut model mixes a lerf-g component (whose LeRF analysis is then made).
+  bool imlut_has_lerf() const {
+    const auto& c = setup_.model->imlut.components;
+    return std::find(c.begin(), c.end(), Method::LerfG) != c.end();
   }
 
  public:
@@ -267,7 +299,7 @@ class VulkanBackend final : public DeviceBackend {
     pj.border = job.border;
     pj.border_value = job.border_value;
     if (is_classical(setup_.method)) render_classical(pj);
-    else render_lerf(*analyse_locked(pj.in), pj);
+    else render_learned(*analyse_locked(pj.in), pj);
     ImageJobResult r;
     r.in = {job.final_layout, VK_ACCESS_TRANSFER_READ_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT};
     r.out = {job.final_layout, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT};
@@ -299,7 +331,7 @@ class VulkanBackend final : public DeviceBackend {
     pj.border = job.border;
     pj.border_value = job.border_value;
     if (is_classical(setup_.method)) render_classical(pj);
-    else render_lerf(*analyse_locked(pj.in), pj);
+    else render_learned(*analyse_locked(pj.in), pj);
   }
 
  private:
@@ -328,25 +360,41 @@ class VulkanBackend final : public DeviceBackend {
       a->channels = in.channels;
       return a;
     }
-    const int outputs = setup_.model->lut.stage2_outputs;
+    // LeRF: stage 1 and 2. IM-LUT: a copy of the input (the mixing sums depend on the scale,
+    // so they are computed at render), and the lerf-g component's stages when it is mixed.
+    const bool imlut = setup_.method == Method::ImLut;
+    const bool lerf = !imlut || imlut_has_lerf();
+    const int outputs = lerf ? setup_.model->lut.stage2_outputs : 0;
     const std::size_t bytes = plane_bytes(in.size(), in.channels);
     auto a = std::make_shared<VulkanLerfAnalysis>();
     a->input_size = in.size();
     a->channels = in.channels;
     a->outputs = outputs;
     a->recycler = recycler_;
-    a->buffers = recycler_->take(bytes, bytes * outputs);
+    const std::size_t filtered_bytes = lerf ? bytes : 0, source_bytes = imlut ? bytes : 0;
+    a->buffers = recycler_->take(filtered_bytes, filtered_bytes * outputs, source_bytes);
     if (!a->buffers) {
       a->buffers = std::make_unique<LerfBuffers>();
-      ensure_buffer(a->buffers->filtered, o_.ctx, bytes, Buffer::Kind::Device);
-      ensure_buffer(a->buffers->hyper, o_.ctx, bytes * outputs, Buffer::Kind::Device);
+      if (lerf) {
+        ensure_buffer(a->buffers->filtered, o_.ctx, bytes, Buffer::Kind::Device);
+        ensure_buffer(a->buffers->hyper, o_.ctx, bytes * outputs, Buffer::Kind::Device);
+      }
+      if (imlut) ensure_buffer(a->buffers->source, o_.ctx, bytes, Buffer::Kind::Device);
     }
     upload(in);
+    if (!lerf) {
+      submit("IM-LUT analysis", [&](VkCommandBuffer cmd) {
+        record_upload(cmd, bytes);
+        record_source_copy(cmd, *a, bytes);
+      });
+      return a;
+    }
     VkBuffer filtered = a->buffers->filtered->handle(), hyper = a->buffers->hyper->handle();
     bind(kStage1, {{0, input_->handle()}, {2, filtered}, {3, lut1_->handle()}});
     bind(kStage2, {{0, filtered}, {2, hyper}, {3, lut2_->handle()}});
-    submit("LeRF analysis", [&](VkCommandBuffer cmd) {
+    submit(imlut ? "IM-LUT analysis" : "LeRF analysis", [&](VkCommandBuffer cmd) {
       record_upload(cmd, bytes);
+      if (imlut) record_source_copy(cmd, *a, bytes);
       Stage1Params p1{in.width, in.height, in.channels, static_cast<std::int32_t>(bytes)};
       dispatch(cmd, kStage1, p1, (bytes + 3) / 4);
       barrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
@@ -355,6 +403,17 @@ class VulkanBackend final : public DeviceBackend {
       dispatch(cmd, kStage2, p2, (bytes * outputs + 3) / 4);
     });
     return a;
+  }
+
+  // The uploaded input plane (input_) copied into the analysis's own buffer, which the
+  // render reads (input_ is reused by the next upload).
+  void record_source_copy(VkCommandBuffer cmd, const VulkanLerfAnalysis& a, std::size_t bytes) {
+    barrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
+            VK_ACCESS_TRANSFER_READ_BIT);
+    VkBufferCopy r{0, 0, words(bytes)};
+    vkCmdCopyBuffer(cmd, input_->handle(), a.buffers->source->handle(), 1, &r);
+    barrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+            VK_ACCESS_SHADER_READ_BIT);
   }
 
  public:
@@ -367,7 +426,7 @@ class VulkanBackend final : public DeviceBackend {
     if (!job.map.out_to_in.is_finite()) throw Error("coordinate map is not finite");
     std::lock_guard lock(mutex_);
     if (is_classical(setup_.method)) render_classical(job);
-    else render_lerf(analysis, job);
+    else render_learned(analysis, job);
   }
 
   void download_analysis(const PlaneAnalysis& analysis, std::vector<std::uint8_t>& filtered,
@@ -425,8 +484,13 @@ class VulkanBackend final : public DeviceBackend {
     check(vkAllocateDescriptorSets(d, &da, o_.sets.data()), "vkAllocateDescriptorSets");
 
     // Only the pipelines of this backend's method (pipeline compilation is slow on lavapipe).
-    const std::array<Slot, 3> slots = is_classical(setup_.method) ? std::array<Slot, 3>{kHPass, kVPass, kGeneral}
-                                                                  : std::array<Slot, 3>{kStage1, kStage2, kRender};
+    std::vector<Slot> slots;
+    if (is_classical(setup_.method)) slots = {kHPass, kVPass, kGeneral};
+    else if (setup_.method != Method::ImLut) slots = {kStage1, kStage2, kRender};
+    else {
+      slots = {kHPass, kVPass, kGeneral, kImLutSums, kImLutMix};
+      if (imlut_has_lerf()) slots.insert(slots.end(), {kStage1, kStage2, kRender});
+    }
     for (Slot s : slots) {
       auto code = slot_code(s);
       VkShaderModuleCreateInfo sm{};
@@ -486,23 +550,32 @@ class VulkanBackend final : public DeviceBackend {
     });
   }
 
-  void render_classical(const PlaneJob& job) {
+  // A classical rescale or warp of `job` (input in binding 0 of kHPass / kGeneral), ready to
+  // record: push constants and, for separable maps, the per-axis tables written at
+  // table[axis_off..] (out.width + out.height entries).
+  struct ClassicalPlan {
+    bool separable = false;
+    HPassParams hp{};
+    VPassParams vp{};
+    GeneralParams gp{};
+    std::size_t out_bytes = 0;
+  };
+  ClassicalPlan plan_classical(const kernels::Classical& kernel, const PlaneJob& job, AxisEntry* table,
+                               int axis_off) const {
     const auto& in = job.in;
     const auto& out = job.out;
     const int ch = in.channels;
-    const std::size_t in_bytes = plane_bytes(in.size(), ch), out_bytes = plane_bytes(out.size(), ch);
     const auto& m = job.map.out_to_in.m;
-    const std::int32_t kernel = kernel_code(kernel_.method), border = border_code(job.border);
-    const bool nearest = kernel_.method == Method::Nearest;
-    upload(in);
-    ensure_buffer(output_, o_.ctx, out_bytes, Buffer::Kind::Device);
-    ensure_buffer(staging_out_, o_.ctx, out_bytes, Buffer::Kind::Download);
-    if (job.map.is_separable()) {
+    const std::int32_t kcode = kernel_code(kernel.method), border = border_code(job.border);
+    const bool nearest = kernel.method == Method::Nearest;
+    ClassicalPlan p;
+    p.separable = job.map.is_separable();
+    p.out_bytes = plane_bytes(out.size(), ch);
+    if (p.separable) {
       // Tap counts and first taps exactly as classical_axis_taps computes them (in double).
-      AxisEntry* table = axis_table(out.width + out.height);
       auto fill = [&](AxisEntry* t, int in_len, int out_len, double a, double b, double& stretch) {
         stretch = std::max(1.0, a);
-        const double radius = kernel_.radius * stretch;
+        const double radius = kernel.radius * stretch;
         for (int o = 0; o < out_len; ++o) {
           const double x = a * o + b;
           const double base = nearest ? std::floor(x + 0.5) : std::ceil(x - radius);
@@ -512,62 +585,100 @@ class VulkanBackend final : public DeviceBackend {
         return nearest ? 1 : static_cast<int>(std::ceil(2 * radius)) + 1;
       };
       double sx, sy;
-      int tx = fill(table, in.width, out.width, m[0], m[2], sx);
-      int ty = fill(table + out.width, in.height, out.height, m[4], m[5], sy);
-      ensure_buffer(tmp_, o_.ctx, static_cast<std::size_t>(in.height) * out.width * ch * sizeof(float),
-                    Buffer::Kind::Device);
-      bind(kHPass, {{0, input_->handle()}, {1, tmp_->handle()}, {3, axis_->handle()}});
-      bind(kVPass, {{1, tmp_->handle()}, {2, output_->handle()}, {3, axis_->handle()}});
-      HPassParams hp{in.width, in.height, ch, out.width, kernel, tx, border, 0, static_cast<float>(sx), kernel_.cubic_a};
-      VPassParams vp{in.width, in.height, ch, out.width, out.height, kernel, ty, border, pack_border(job),
-                     static_cast<std::int32_t>(out_bytes), static_cast<float>(sy), kernel_.cubic_a};
-      submit("classical rescale", [&](VkCommandBuffer cmd) {
-        record_axis_upload(cmd, out.width + out.height);
-        record_upload(cmd, in_bytes);
-        dispatch(cmd, kHPass, hp, static_cast<std::size_t>(in.height) * out.width * ch);
-        barrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
-                VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT);
-        dispatch(cmd, kVPass, vp, (out_bytes + 3) / 4);
-        record_download(cmd, out_bytes);
-      });
+      int tx = fill(table + axis_off, in.width, out.width, m[0], m[2], sx);
+      int ty = fill(table + axis_off + out.width, in.height, out.height, m[4], m[5], sy);
+      p.hp = {in.width, in.height, ch, out.width, kcode, tx, border, axis_off, static_cast<float>(sx), kernel.cubic_a};
+      p.vp = {in.width, in.height, ch, out.width, out.height, kcode, ty, border, pack_border(job),
+              static_cast<std::int32_t>(p.out_bytes), static_cast<float>(sy), kernel.cubic_a, axis_off};
     } else {
-      bind(kGeneral, {{0, input_->handle()}, {2, output_->handle()}});
-      GeneralParams gp{in.width, in.height, ch, out.width, out.height, kernel,
-                       nearest ? 0 : static_cast<std::int32_t>(std::ceil(kernel_.radius)), border, pack_border(job),
-                       static_cast<std::int32_t>(out_bytes), kernel_.cubic_a, {}};
-      copy_matrix(job.map.out_to_in, gp.m);
-      submit("classical warp", [&](VkCommandBuffer cmd) {
-        record_upload(cmd, in_bytes);
-        dispatch(cmd, kGeneral, gp, (out_bytes + 3) / 4);
-        record_download(cmd, out_bytes);
-      });
+      p.gp = {in.width, in.height, ch, out.width, out.height, kcode,
+              nearest ? 0 : static_cast<std::int32_t>(std::ceil(kernel.radius)), border, pack_border(job),
+              static_cast<std::int32_t>(p.out_bytes), kernel.cubic_a, {}};
+      copy_matrix(job.map.out_to_in, p.gp.m);
     }
+    return p;
+  }
+
+  // Binds the classical slots: input `src`, output output_, (separable) tmp_ and axis_.
+  void bind_classical(const PlaneJob& job, VkBuffer src) {
+    if (job.map.is_separable()) {
+      ensure_buffer(tmp_, o_.ctx,
+                    static_cast<std::size_t>(job.in.height) * job.out.width * job.in.channels * sizeof(float),
+                    Buffer::Kind::Device);
+      bind(kHPass, {{0, src}, {1, tmp_->handle()}, {3, axis_->handle()}});
+      bind(kVPass, {{1, tmp_->handle()}, {2, output_->handle()}, {3, axis_->handle()}});
+    } else {
+      bind(kGeneral, {{0, src}, {2, output_->handle()}});
+    }
+  }
+
+  void record_classical(VkCommandBuffer cmd, const ClassicalPlan& p) {
+    if (p.separable) {
+      dispatch(cmd, kHPass, p.hp, static_cast<std::size_t>(p.hp.in_h) * p.hp.out_w * p.hp.ch);
+      barrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+              VK_ACCESS_SHADER_READ_BIT);
+      dispatch(cmd, kVPass, p.vp, (p.out_bytes + 3) / 4);
+    } else {
+      dispatch(cmd, kGeneral, p.gp, (p.out_bytes + 3) / 4);
+    }
+  }
+
+  // IM-LUT's mixing tables, once per backend: imlut_s, _c, _t (int8, kLutEntries x columns) in order.
+  void upload_imlut_tables(const ImLutModel& m) {
+    const std::size_t n = static_cast<std::size_t>(kLutEntries) * m.columns();
+    if (m.components.empty() || m.scale_bins < 1) throw Error("IM-LUT model: no components or scale bins");
+    for (const auto& t : m.tables)
+      if (t.size() != n) throw Error("IM-LUT model: mixing table of unexpected size");
+    const std::size_t bytes = kLutPatterns * n;
+    ensure_buffer(imlut_lut_, o_.ctx, bytes, Buffer::Kind::Device);
+    Buffer staging(o_.ctx, words(bytes), Buffer::Kind::Upload);
+    std::uint8_t* dst = staging.mapped();
+    for (const auto& t : m.tables) dst = std::copy_n(reinterpret_cast<const std::uint8_t*>(t.data()), n, dst);
+    submit("IM-LUT table upload", [&](VkCommandBuffer cmd) {
+      VkBufferCopy r{0, 0, words(bytes)};
+      vkCmdCopyBuffer(cmd, staging.handle(), imlut_lut_->handle(), 1, &r);
+    });
+  }
+
+  void render_classical(const PlaneJob& job) {
+    const auto& in = job.in;
+    const auto& out = job.out;
+    const std::size_t in_bytes = plane_bytes(in.size(), in.channels), out_bytes = plane_bytes(out.size(), in.channels);
+    upload(in);
+    ensure_buffer(output_, o_.ctx, out_bytes, Buffer::Kind::Device);
+    ensure_buffer(staging_out_, o_.ctx, out_bytes, Buffer::Kind::Download);
+    const bool separable = job.map.is_separable();
+    const int entries = separable ? out.width + out.height : 1;
+    AxisEntry* table = axis_table(entries);
+    ClassicalPlan p = plan_classical(kernel_, job, table, 0);
+    bind_classical(job, input_->handle());
+    submit(separable ? "classical rescale" : "classical warp", [&](VkCommandBuffer cmd) {
+      if (separable) record_axis_upload(cmd, entries);
+      record_upload(cmd, in_bytes);
+      record_classical(cmd, p);
+      record_download(cmd, out_bytes);
+    });
     unpack(out);
   }
 
-  void render_lerf(const PlaneAnalysis& analysis, const PlaneJob& job) {
-    auto* a = dynamic_cast<const VulkanLerfAnalysis*>(&analysis);
-    if (!a || !a->buffers) throw Error("analysis was not made by this Vulkan backend");
+  // LeRF render push constants for `job`; separable maps write their per-axis tables at
+  // table[axis_off..] (out.width + out.height entries).
+  RenderParams plan_lerf(bool gaussian, int outputs, const PlaneJob& job, AxisEntry* table, int axis_off) const {
     const auto& out = job.out;
-    const int ch = job.in.channels;
-    const std::size_t out_bytes = plane_bytes(out.size(), ch);
-    ensure_buffer(output_, o_.ctx, out_bytes, Buffer::Kind::Device);
-    ensure_buffer(staging_out_, o_.ctx, out_bytes, Buffer::Kind::Download);
     RenderParams p{};
     p.in_w = job.in.width;
     p.in_h = job.in.height;
-    p.ch = ch;
-    p.outputs = a->outputs;
+    p.ch = job.in.channels;
+    p.outputs = outputs;
     p.out_w = out.width;
     p.out_h = out.height;
-    p.gaussian = setup_.method == Method::LerfG;
+    p.gaussian = gaussian;
     p.separable = job.map.is_separable();
     p.border = border_code(job.border);
     p.border_value = pack_border(job);
-    p.out_bytes = static_cast<std::int32_t>(out_bytes);
+    p.out_bytes = static_cast<std::int32_t>(plane_bytes(out.size(), job.in.channels));
+    p.axis_off = axis_off;
     copy_matrix(job.map.out_to_in, p.m);
-    const int axis_entries = p.separable ? out.width + out.height : 1;
-    AxisEntry* table = axis_table(axis_entries);
     if (p.separable) {
       // Per-axis taps exactly as lerf_axis_taps computes them (in double), capped as the CPU.
       auto fill = [](AxisEntry* t, int in_len, int out_len, double a, double b, std::int32_t& n, std::int32_t& off,
@@ -584,9 +695,27 @@ class VulkanBackend final : public DeviceBackend {
         }
       };
       const auto& m = job.map.out_to_in.m;
-      fill(table, job.in.width, out.width, m[0], m[2], p.n_x, p.off_x, p.s_x);
-      fill(table + out.width, job.in.height, out.height, m[4], m[5], p.n_y, p.off_y, p.s_y);
+      fill(table + axis_off, job.in.width, out.width, m[0], m[2], p.n_x, p.off_x, p.s_x);
+      fill(table + axis_off + out.width, job.in.height, out.height, m[4], m[5], p.n_y, p.off_y, p.s_y);
     }
+    return p;
+  }
+
+  void render_learned(const PlaneAnalysis& analysis, const PlaneJob& job) {
+    if (setup_.method == Method::ImLut) render_imlut(analysis, job);
+    else render_lerf(analysis, job);
+  }
+
+  void render_lerf(const PlaneAnalysis& analysis, const PlaneJob& job) {
+    auto* a = dynamic_cast<const VulkanLerfAnalysis*>(&analysis);
+    if (!a || !a->buffers) throw Error("analysis was not made by this Vulkan backend");
+    const auto& out = job.out;
+    const std::size_t out_bytes = plane_bytes(out.size(), job.in.channels);
+    ensure_buffer(output_, o_.ctx, out_bytes, Buffer::Kind::Device);
+    ensure_buffer(staging_out_, o_.ctx, out_bytes, Buffer::Kind::Download);
+    const int axis_entries = job.map.is_separable() ? out.width + out.height : 1;
+    AxisEntry* table = axis_table(axis_entries);
+    RenderParams p = plan_lerf(setup_.method == Method::LerfG, a->outputs, job, table, 0);
     bind(kRender, {{0, a->buffers->filtered->handle()},
                    {1, a->buffers->hyper->handle()},
                    {2, output_->handle()},
@@ -594,6 +723,148 @@ class VulkanBackend final : public DeviceBackend {
     submit("LeRF render", [&](VkCommandBuffer cmd) {
       record_axis_upload(cmd, axis_entries);
       dispatch(cmd, kRender, p, (out_bytes + 3) / 4);
+      record_download(cmd, out_bytes);
+    });
+    unpack(out);
+  }
+
+  // The bins whose sums the render needs: b0 and b1 of a rescale's one scale position; for a
+  // warp, every bin between those of the smallest and largest local scale. A homography's
+  // Jacobian determinant is det(H) / w^3 with w affine in (x, y), so the local scale is
+  // monotonic in w and its extremes over the output lie at the corners (pixels with w <= 0 are
+  // invalid; scales near w = 0 tend to 0: the first bin). A margin covers the shader's float
+  // evaluation, which also clamps its bins to the stored range.
+  std::pair<int, int> imlut_bin_range(const ImLutModel& m, const PlaneJob& job, float& t_sep) const {
+    const int S = m.scale_bins;
+    auto bins_of = [&](float lo, float hi) {
+      const int b_lo = imlut::imlut_bin_low(lo, S);
+      const int b_hi = std::min(imlut::imlut_bin_low(hi, S) + 1, S - 1);
+      return std::pair<int, int>{b_lo, std::max(b_lo, b_hi)};
+    };
+    t_sep = 0.0f;
+    if (job.map.is_separable()) {
+      t_sep = imlut_scale_position(m, cpu::imlut_local_scale(job.map, 0, 0));
+      return bins_of(t_sep, t_sep);
+    }
+    float lo = 3.4e38f, hi = -3.4e38f;
+    const int xs[2] = {0, job.out.width - 1}, ys[2] = {0, job.out.height - 1};
+    const auto& h = job.map.out_to_in.m;
+    for (int y : ys)
+      for (int x : xs) {
+        const double w = h[6] * x + h[7] * y + h[8];
+        const float t = w > 0 ? imlut_scale_position(m, cpu::imlut_local_scale(job.map, x, y)) : 0.0f;
+        lo = std::min(lo, t);
+        hi = std::max(hi, t);
+      }
+    constexpr float kMargin = 1e-3f;
+    return bins_of(std::max(lo - kMargin, 0.0f), std::min(hi + kMargin, static_cast<float>(S - 1)));
+  }
+
+  // IM-LUT: the K components rendered by their own shaders (the classical passes on the
+  // analysis's copy of the input, lerf-g's render on its stage-1 image) and copied side by side
+  // into comps_; the sums of the bins in use (imlut_sums.comp); the mix (imlut_mix.comp). One
+  // submission.
+  void render_imlut(const PlaneAnalysis& analysis, const PlaneJob& job) {
+    auto* a = dynamic_cast<const VulkanLerfAnalysis*>(&analysis);
+    if (!a || !a->buffers || !a->buffers->source) throw Error("analysis was not made by this Vulkan backend");
+    const ImLutModel& m = setup_.model->imlut;
+    const int K = static_cast<int>(m.components.size());
+    const auto& in = job.in;
+    const auto& out = job.out;
+    const int ch = in.channels;
+    const std::size_t out_bytes = plane_bytes(out.size(), ch), comp_stride = words(out_bytes);
+    const bool separable = job.map.is_separable();
+    ensure_buffer(output_, o_.ctx, out_bytes, Buffer::Kind::Device);
+    ensure_buffer(staging_out_, o_.ctx, out_bytes, Buffer::Kind::Download);
+    ensure_buffer(comps_, o_.ctx, comp_stride * K, Buffer::Kind::Device);
+
+    float t_sep = 0.0f;
+    auto [bin_lo, bin_hi] = imlut_bin_range(m, job, t_sep);
+    const int ncols = (bin_hi - bin_lo + 1) * K, pairs = (ncols + 1) / 2;
+    const std::size_t in_samples = plane_bytes(in.size(), ch);
+    ensure_buffer(sums_, o_.ctx, in_samples * pairs * 4, Buffer::Kind::Device);
+
+    // Axis tables: one per component, then the mix's (separable maps only).
+    const int per = out.width + out.height;
+    const int entries = separable ? per * (K + 1) : 1;
+    AxisEntry* table = axis_table(entries);
+    std::vector<ClassicalPlan> classical(K);
+    std::vector<RenderParams> lerf(K);
+    const VkBuffer source = a->buffers->source->handle();
+    bool any_classical = false;
+    for (int k = 0; k < K; ++k) {
+      if (m.components[k] == Method::LerfG) {
+        if (!a->buffers->filtered) throw Error("im-lut analysis lacks the lerf-g component's stages");
+        lerf[k] = plan_lerf(true, a->outputs, job, table, k * per);
+      } else {
+        classical[k] = plan_classical(kernels::classical_kernel(m.components[k], setup_.cubic_a), job, table, k * per);
+        any_classical = true;
+      }
+    }
+    if (any_classical) bind_classical(job, source);
+    if (a->buffers->filtered)
+      bind(kRender, {{0, a->buffers->filtered->handle()},
+                     {1, a->buffers->hyper->handle()},
+                     {2, output_->handle()},
+                     {3, axis_->handle()}});
+    if (separable) {
+      // The mix's neighbours, weights and border decisions, in double as the CPU's render.
+      auto fill = [](AxisEntry* t, int in_len, int out_len, double a, double b) {
+        for (int o = 0; o < out_len; ++o) {
+          const double x = a * o + b;
+          const float fx = static_cast<float>(cpu::safe_coordinate(x, in_len));
+          t[o] = {imlut::imlut_left(fx, in_len), imlut::imlut_frac(fx, in_len), x >= -0.5 && x <= in_len - 0.5};
+        }
+      };
+      const auto& h = job.map.out_to_in.m;
+      fill(table + K * per, in.width, out.width, h[0], h[2]);
+      fill(table + K * per + out.width, in.height, out.height, h[4], h[5]);
+    }
+
+    ImLutSumsParams sp{in.width, in.height, ch, m.columns(), bin_lo * K, ncols, pairs,
+                       static_cast<std::int32_t>(in_samples * pairs)};
+    ImLutMixParams mp{};
+    mp.in_w = in.width;
+    mp.in_h = in.height;
+    mp.ch = ch;
+    mp.out_w = out.width;
+    mp.out_h = out.height;
+    mp.K = K;
+    mp.separable = separable;
+    mp.border = border_code(job.border);
+    mp.border_value = pack_border(job);
+    mp.out_bytes = static_cast<std::int32_t>(out_bytes);
+    mp.comp_stride = static_cast<std::int32_t>(comp_stride);
+    mp.stride = 2 * pairs;
+    mp.bin_lo = bin_lo;
+    mp.bin_hi = bin_hi;
+    mp.bins = m.scale_bins;
+    mp.affine = m.affine;
+    mp.axis_off = K * per;
+    mp.t = t_sep;
+    mp.scale_first = m.scale_first;
+    mp.scale_step = m.scale_step;
+    copy_matrix(job.map.out_to_in, mp.m);
+    bind(kImLutSums, {{0, source}, {2, sums_->handle()}, {3, imlut_lut_->handle()}});
+    bind(kImLutMix, {{0, sums_->handle()}, {1, comps_->handle()}, {2, output_->handle()}, {3, axis_->handle()}});
+
+    submit("IM-LUT render", [&](VkCommandBuffer cmd) {
+      if (separable) record_axis_upload(cmd, entries);
+      for (int k = 0; k < K; ++k) {
+        if (m.components[k] == Method::LerfG) dispatch(cmd, kRender, lerf[k], (out_bytes + 3) / 4);
+        else record_classical(cmd, classical[k]);
+        // output_ -> component plane k; the next component's shaders overwrite output_ after the copy.
+        barrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
+                VK_ACCESS_TRANSFER_READ_BIT);
+        VkBufferCopy r{0, comp_stride * k, comp_stride};
+        vkCmdCopyBuffer(cmd, output_->handle(), comps_->handle(), 1, &r);
+        barrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT,
+                VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+      }
+      dispatch(cmd, kImLutSums, sp, static_cast<std::size_t>(sp.words));
+      barrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+              VK_ACCESS_SHADER_READ_BIT);
+      dispatch(cmd, kImLutMix, mp, (out_bytes + 3) / 4);
       record_download(cmd, out_bytes);
     });
     unpack(out);
@@ -806,6 +1077,7 @@ class VulkanBackend final : public DeviceBackend {
   kernels::Classical kernel_;
   Objects o_;
   std::unique_ptr<Buffer> staging_in_, staging_out_, staging_axis_, input_, tmp_, output_, axis_, lut1_, lut2_;
+  std::unique_ptr<Buffer> imlut_lut_, comps_, sums_;  // im-lut: mixing tables, component planes, logit sums
   std::shared_ptr<Recycler> recycler_ = std::make_shared<Recycler>();
   std::mutex mutex_;
   bool lost_ = false;
