@@ -83,7 +83,7 @@ class LIIFDecoder(nn.Module):
 
     def corner(self, prep, idx, extra, near):
         l0 = self.layers[0]
-        h = prep["p0"][idx] + F.linear(extra, l0.weight[:, 9 * self.C:], l0.bias)
+        h = prep["p0"].index_select(0, idx) + F.linear(extra, l0.weight[:, 9 * self.C:], l0.bias)
         for lin in self.layers[1:]:
             h = lin(F.relu(h))
         return h[:, 0]
@@ -128,11 +128,14 @@ class ALIIFDecoder(nn.Module):
     def _mix_eval(self, c, h0):
         """c (N, K) coefficients, h0 (N, K, hid) per-basis first-layer pre-activations."""
         bs = self.basis
-        h = torch.einsum("nk,nko->no", c, h0)
+        K = self.K
+        cc = c[:, :, None]
+        h = (cc * h0).sum(1)
         for l in (1, 2, 3):
             h = F.relu(h)
-            hk = torch.einsum("koi,ni->nko", getattr(bs, f"w{l}"), h) + getattr(bs, f"b{l}")
-            h = torch.einsum("nk,nko->no", c, hk)
+            w, b = getattr(bs, f"w{l}"), getattr(bs, f"b{l}")
+            hk = F.linear(h, w.reshape(K * w.shape[1], w.shape[2]), b.reshape(-1)).view(-1, K, w.shape[1])
+            h = (cc * hk).sum(1)  # = (sum_j c_j W^j) h + sum_j c_j b^j
         return h[:, 0]
 
     @staticmethod
@@ -142,11 +145,12 @@ class ALIIFDecoder(nn.Module):
     def corner(self, prep, idx, extra, near):
         C, bs = self.C, self.basis
         ex = self.expand
-        e = prep["e0"][idx] + F.linear(extra, ex[0].weight[:, 9 * C:], ex[0].bias)
+        e = prep["e0"].index_select(0, idx) + F.linear(extra, ex[0].weight[:, 9 * C:], ex[0].bias)
         e = ex[2](F.relu(ex[1](F.relu(e))))
         c = self._normalise(e)
-        h0 = prep["b0"][idx].view(-1, self.K, self.bh)
-        h0 = h0 + torch.einsum("koi,ni->nko", bs.w0[:, :, 9 * C:], extra) + bs.b0
+        h0 = prep["b0"].index_select(0, idx).view(-1, self.K, self.bh)
+        w0 = bs.w0[:, :, 9 * C:].reshape(self.K * self.bh, 4)
+        h0 = h0 + F.linear(extra, w0, bs.b0.reshape(-1)).view(-1, self.K, self.bh)
         return self._mix_eval(c, h0)
 
     def corner_reference(self, u, extra, mods):
@@ -178,7 +182,8 @@ class LMFDecoder(nn.Module):
         return F.conv2d(h, l1.weight[:, :, None, None], l1.bias)
 
     def prepare(self, feats):
-        return {"m": _flat(self.latent_field(feats))}
+        m = _flat(self.latent_field(feats))
+        return {"m": m, "code": m[:, 2 * self.L * self.hid:].contiguous(), "mods": m[:, :2 * self.L * self.hid].contiguous()}
 
     def render_mlp(self, code, extra, mods):
         L, hd = self.L, self.hid
@@ -190,8 +195,7 @@ class LMFDecoder(nn.Module):
         return self.render[L](h)[:, 0]
 
     def corner(self, prep, idx, extra, near):
-        L, hd = self.L, self.hid
-        code = prep["m"][idx][:, 2 * L * hd:]
+        code = prep["code"].index_select(0, idx)
         return self.render_mlp(code, extra, near)
 
     def corner_reference(self, u, extra, mods, code=None):
@@ -318,7 +322,7 @@ def query(dec, feats, x, coords, cells, prep=None):
     near = None
     if isinstance(dec, LMFDecoder):
         nx, ny = _nearest(coords, H, W)
-        near = prep["m"][(boff + ny * W + nx).reshape(-1)]
+        near = prep["mods"].index_select(0, (boff + ny * W + nx).reshape(-1))
     preds, rels = [None] * 4, [None] * 4
     for k, cxi, cyi, rel in _corners(coords, H, W):
         idx = (boff + cyi * W + cxi).reshape(-1)
