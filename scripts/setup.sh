@@ -15,6 +15,7 @@ PACKAGES=(
   libvulkan-dev libvulkan1 vulkan-tools glslc mesa-vulkan-drivers spirv-tools
   # libraries
   libopencv-dev libgtest-dev libgmock-dev libhwy-dev libcli11-dev nlohmann-json3-dev
+  libeigen3-dev  # the implicit methods' dense maths (engine/src/cpu/implicit_fast.cpp)
   # training (CPU) and sample media
   python3-numpy python3-torch opencv-doc
   # docs/PERFORMANCE.md plot (scripts/plot_performance.py)

@@ -55,6 +55,7 @@ Engine::Engine(const EngineOptions& options) {
   setup_.method = options.method;
   setup_.cubic_a = options.cubic_a;
   setup_.reference_quirks = options.reference_quirks;
+  setup_.cmsr = options.cmsr;
   if (method_needs_model(options.method)) {
     auto dir = find_model_dir(options.method, options.model_dir);
     setup_.model = std::make_shared<Model>(load_model(options.method, dir));
@@ -63,6 +64,11 @@ Engine::Engine(const EngineOptions& options) {
   if (options.reference_quirks) {  // the conformance mode exists in the CPU reference only
     if (backend == BackendKind::Vulkan) throw Error("reference quirks (LeRF conformance) need the CPU backend");
     backend = BackendKind::Cpu;
+  }
+  if (!method_on_vulkan(options.method)) {
+    if (backend == BackendKind::Vulkan)
+      throw Error(std::string(method_name(options.method)) + " is not implemented on Vulkan (use the cpu or auto backend)");
+    backend = BackendKind::Cpu;  // auto: silently the CPU, the only implementation
   }
   switch (backend) {
     case BackendKind::Vulkan:

@@ -29,8 +29,13 @@ bool is_classical(Method m) {
 }
 
 bool method_implemented(Method m) {
-  return is_classical(m) || m == Method::LerfG || m == Method::LerfL || m == Method::ImLut;
+  (void)m;
+  return true;  // every method has a CPU implementation; Vulkan: method_on_vulkan
 }
+
+bool is_implicit(Method m) { return m == Method::Liif || m == Method::ALiif || m == Method::Lmf; }
+
+bool method_on_vulkan(Method m) { return !is_implicit(m); }
 
 bool method_needs_model(Method m) { return !is_classical(m); }
 

@@ -25,6 +25,7 @@ std::vector<std::int8_t> load_lut(const fs::path& file, int outputs) {
 
 bool has_lut_files(const fs::path& dir) { return fs::exists(dir / "LUTft_s1_sr0.npy"); }
 bool has_model_files(const fs::path& dir, Method method) {
+  if (is_implicit(method)) return has_implicit_files(dir);
   return method == Method::ImLut ? has_imlut_files(dir) : has_lut_files(dir);
 }
 
@@ -62,6 +63,10 @@ Model load_model(Method method, const fs::path& given) {
     return load_imlut_model(!has_imlut_files(given) && fs::is_directory(given / method_name(method))
                                 ? given / method_name(method)
                                 : given);
+  if (is_implicit(method))
+    return load_implicit_model(method, !has_implicit_files(given) && fs::is_directory(given / method_name(method))
+                                           ? given / method_name(method)
+                                           : given);
   if (method != Method::LerfG && method != Method::LerfL)
     throw Error(std::string("no model format for method ") + std::string(method_name(method)) + " yet");
   fs::path dir = given;

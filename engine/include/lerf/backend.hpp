@@ -20,6 +20,9 @@ struct MethodSetup {
   // LeRF conformance only: reproduce the authors' code where it differs from ours by
   // floating-point ties (see lerf_axis_taps). CPU backend; off in the product.
   bool reference_quirks = false;
+  // LMF: controllable multi-scale rendering when rescaling (docs/IMPLICIT.md), if the model
+  // has CMSR tables.
+  bool cmsr = true;
 };
 
 class Backend {

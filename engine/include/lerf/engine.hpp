@@ -20,6 +20,7 @@ struct EngineOptions {
   std::string model_dir;  // empty = default search path (see model.hpp)
   float cubic_a = -0.5f;  // Keys parameter of bicubic: -0.5 MATLAB, -0.75 OpenCV
   bool reference_quirks = false;  // LeRF conformance with the authors' code (MethodSetup)
+  bool cmsr = true;               // LMF's multi-scale rendering when the model has tables
 };
 
 class Engine {

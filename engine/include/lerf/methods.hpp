@@ -17,6 +17,11 @@ std::optional<Method> parse_method(std::string_view name);
 std::span<const Method> all_methods();
 // Methods this build can run (the others parse but report "not implemented yet").
 bool method_implemented(Method m);
+// Methods the Vulkan backend implements (the others run on the CPU; BackendKind::Auto picks
+// the CPU for them, BackendKind::Vulkan reports "not implemented on Vulkan").
+bool method_on_vulkan(Method m);
+// LIIF, A-LIIF, LMF (docs/IMPLICIT.md).
+bool is_implicit(Method m);
 // Methods that need a trained model from a model directory.
 bool method_needs_model(Method m);
 bool is_classical(Method m);

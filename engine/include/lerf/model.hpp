@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "lerf/implicit.hpp"
 #include "lerf/methods.hpp"
 
 namespace lerf {
@@ -54,6 +55,7 @@ struct Model {
   std::string description;  // from model.json when present
   LutModel lut;             // LeRF's tables; for im-lut the lerf-g component's (when mixed)
   ImLutModel imlut;         // im-lut only
+  ImplicitModel implicit;   // liif, a-liif, lmf
 };
 
 // Loads the model of `method` from `dir`, which is either the model folder itself or a

@@ -3,6 +3,7 @@
 #include "cpu_methods.hpp"
 #include "fast_paths.hpp"
 #include "imlut_cpu.hpp"
+#include "implicit_cpu.hpp"
 #include "lerf/backend.hpp"
 #include "lerf/error.hpp"
 
@@ -15,8 +16,17 @@ class CpuBackend final : public Backend {
   CpuBackend(const MethodSetup& setup, int threads) : setup_(setup), pool_(threads) {
     if (is_classical(setup.method)) kernel_ = kernels::classical_kernel(setup.method, setup.cubic_a);
     else if (!setup.model) throw Error(std::string(method_name(setup.method)) + " needs a model");
-    if (cpu::default_cpu_path() == cpu::CpuPath::Fast) fast_ = std::make_unique<cpu::FastCpu>(setup);
+    if (cpu::default_cpu_path() == cpu::CpuPath::Fast) {
+      MethodSetup fs = setup;
+      if (is_implicit(setup.method)) fs.model = nullptr;  // FastCpu reads LUT models only
+      fast_ = std::make_unique<cpu::FastCpu>(fs);
+    }
     if (setup.method == Method::ImLut) imlut_ = std::make_unique<cpu::ImLutCpu>(setup, fast_ != nullptr);
+    if (is_implicit(setup.method)) implicit_ = std::make_unique<cpu::ImplicitCpu>(setup, fast_ != nullptr);
+  }
+
+  const ImplicitRenderStats* implicit_stats() const {
+    return implicit_ ? &implicit_->stats() : nullptr;
   }
 
   const cpu::FastCpu* fast() const { return fast_.get(); }
@@ -38,6 +48,9 @@ class CpuBackend final : public Backend {
         return a;
       }
       case Method::ImLut: return imlut_->analyse(in, pool_);
+      case Method::Liif:
+      case Method::ALiif:
+      case Method::Lmf: return implicit_->analyse(in, pool_);
       default: {
         auto a = std::make_shared<PlaneAnalysis>();
         a->input_size = in.size();
@@ -63,6 +76,9 @@ class CpuBackend final : public Backend {
         break;
       }
       case Method::ImLut: imlut_->render(analysis, job, pool_); break;
+      case Method::Liif:
+      case Method::ALiif:
+      case Method::Lmf: implicit_->render(analysis, job, pool_); break;
       default:
         if (fast_) fast_->render_classical(kernel_, job, pool_);
         else cpu::render_classical(kernel_, job, pool_);
@@ -75,6 +91,7 @@ class CpuBackend final : public Backend {
   kernels::Classical kernel_{Method::Nearest, 0.5f, -0.5f};
   std::unique_ptr<cpu::FastCpu> fast_;  // null: the reference path
   std::unique_ptr<cpu::ImLutCpu> imlut_;  // im-lut only
+  std::unique_ptr<cpu::ImplicitCpu> implicit_;  // liif, a-liif, lmf
 };
 
 }  // namespace
@@ -85,6 +102,11 @@ const FastCpu* fast_paths_of(const Backend& backend) {
   return b ? b->fast() : nullptr;
 }
 }  // namespace cpu
+
+const ImplicitRenderStats* implicit_render_stats(const Backend& backend) {
+  auto* b = dynamic_cast<const CpuBackend*>(&backend);
+  return b ? b->implicit_stats() : nullptr;
+}
 
 std::unique_ptr<Backend> make_cpu_backend(const MethodSetup& setup, int threads) {
   return std::make_unique<CpuBackend>(setup, threads);
