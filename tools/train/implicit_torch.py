@@ -427,7 +427,7 @@ def cmsr_table(tables, sh, sw):
     keys_ = sorted((float(k), k) for k in tables)
     best = None
     for v, k in keys_:
-        if v <= S + 1e-9:
+        if v <= S + 1e-6:
             best = k
     return None if best is None else tables[best]
 
@@ -447,6 +447,47 @@ def _bilinear_clamped(img, cx, cy):
     a = f[y0 * w + x0] * (1 - fx) + f[y0 * w + x1] * fx
     b = f[y1 * w + x0] * (1 - fx) + f[y1 * w + x1] * fx
     return a * (1 - fy) + b * fy
+
+
+def coarse_coords(coords, H, W, d):
+    """Output pixels' input coordinates (N, 2) -> their coordinates in the decode-scale-d image
+    (size scaled_size(in, d)): j = (q - b) * d with b = (in - 1) / 2 - (in_d - 1) / (2 d)."""
+    ch, cw = scaled_length(H, d), scaled_length(W, d)
+    q = coords.double()
+    cx = (q[:, 0] - ((W - 1) / 2.0 - (cw - 1) / (2.0 * d))) * d
+    cy = (q[:, 1] - ((H - 1) / 2.0 - (ch - 1) / (2.0 * d))) * d
+    return cx.float(), cy.float(), ch, cw
+
+
+def bilinear_taps(cx, cy, ch, cw):
+    """Flat indices of the 4 coarse pixels a clamped bilinear sample touches, (N, 4)."""
+    x0 = torch.clamp(torch.floor(cx), 0, cw - 1).long()
+    y0 = torch.clamp(torch.floor(cy), 0, ch - 1).long()
+    x1 = torch.clamp(torch.floor(cx) + 1, 0, cw - 1).long()
+    y1 = torch.clamp(torch.floor(cy) + 1, 0, ch - 1).long()
+    return torch.stack([y0 * cw + x0, y0 * cw + x1, y1 * cw + x0, y1 * cw + x1], 1)
+
+
+@torch.no_grad()
+def cmsr_parts(model, plane, sh, sw, decode_scales):
+    """Everything CMSR calibration needs for one plane: full float render (N,), mod of each
+    output pixel's nearest LR pixel (N,), and per decode scale d: the bilinear sample of the
+    coarse float render (N,) and the touched coarse taps (N, 4)."""
+    H, W = plane.shape
+    x = normalise(np.ascontiguousarray(plane))[None, None]
+    feats = model.enc(x)
+    prep = model.dec.prepare(feats)
+    full = render_plane(model, plane, sh, sw, feats=feats, prep=prep).reshape(-1)
+    OH, OW = scaled_length(H, sh), scaled_length(W, sw)
+    mod = model.dec.mod_field(field=prep["m"].view(1, H, W, -1).permute(0, 3, 1, 2))[0]
+    coords = grid_coords(H, W, OH, OW, sh, sw)[0]
+    nx, ny = _nearest(coords, H, W)
+    parts = {"full": full, "mod": mod[ny, nx], "shape": (OH, OW), "coarse": {}}
+    for d in decode_scales:
+        coarse = render_plane(model, plane, d, d, feats=feats, prep=prep)
+        cx, cy, ch, cw = coarse_coords(coords, H, W, d)
+        parts["coarse"][d] = (_bilinear_clamped(coarse, cx, cy), bilinear_taps(cx, cy, ch, cw), ch * cw)
+    return parts
 
 
 @torch.no_grad()
