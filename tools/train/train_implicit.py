@@ -145,7 +145,8 @@ def validate(joint, arch, images, scales=((2.0, 2.0), (3.0, 3.0), (4.0, 4.0)), c
                 out = it.to_u8(it.render_plane(models[m], lp, s[0], s[1], feats=feats)).numpy()
                 vals[m].append(psnr(out, gt, sh))
         for m in res:
-            res[m]["x%g" % s[0]] = round(float(np.mean(vals[m])), 3)
+            if vals[m]:
+                res[m]["x%g" % s[0]] = round(float(np.mean(vals[m])), 3)
     return res
 
 
