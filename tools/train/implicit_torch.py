@@ -372,9 +372,12 @@ def scaled_length(n, s):
 
 
 def axis_coords(n_in, n_out, s):
-    """Engine resize map: output o -> input o/s + (in-1)/2 - (out-1)/(2s) (float64 -> float32)."""
+    """Engine resize map, bit for bit (geometry.cpp resize_map + map_point): in float64
+    a = 1 / s, b = (in - 1) / 2 - (out - 1) / (2 s), q = a * o + b, then float32."""
     o = np.arange(n_out, dtype=np.float64)
-    return (o / s + (n_in - 1) / 2.0 - (n_out - 1) / (2.0 * s)).astype(np.float32)
+    a = 1.0 / s
+    b = (n_in - 1) / 2.0 - (n_out - 1) / (2.0 * s)
+    return (a * o + b).astype(np.float32)
 
 
 def grid_coords(H, W, OH, OW, sh, sw):
@@ -649,8 +652,86 @@ def export_random(out, tiny=False, seed=0):
         export_model(model, os.path.join(out, m), extra)
 
 
+def _read_png_bgr(path):
+    from PIL import Image
+    a = np.asarray(Image.open(path).convert("RGB"))
+    return np.ascontiguousarray(a[..., ::-1])
+
+
+def evaluate_dataset(models, dataset, scale, prep_bin=None, tmp=None, limit=0):
+    """Torch PSNR-Y (shave = ceil(scale)) on a benchmark folder <dataset>/x<s>/{HR,LR}/*.png;
+    scales without such a folder: LR made from <dataset>/x2/HR with the engine's MATLAB
+    bicubic (tests/train_prep, prep_bin). models: {name: ImplicitModel or None (= bicubic base)}.
+    Returns {name: mean PSNR-Y}. Evaluation only: never train or select on benchmarks."""
+    import glob
+    import subprocess
+    sys_path = os.path.dirname(os.path.abspath(__file__))
+    import sys
+    sys.path.insert(0, sys_path)
+    import imgio
+    pairs = []
+    folder = os.path.join(dataset, "x%g" % scale)
+    if os.path.isdir(folder):
+        for hp in sorted(glob.glob(os.path.join(folder, "HR", "*.png"))):
+            pairs.append((_read_png_bgr(os.path.join(folder, "LR", os.path.basename(hp))), _read_png_bgr(hp)))
+    else:
+        out = os.path.join(tmp, os.path.basename(dataset.rstrip("/")) + "-x%g" % scale)
+        srcs = sorted(glob.glob(os.path.join(dataset, "x2", "HR", "*.png")))
+        subprocess.run([prep_bin, out, "1", "%g" % scale] + srcs, check=True, stdout=subprocess.DEVNULL)
+        for hp in srcs:
+            d = os.path.join(out, os.path.splitext(os.path.basename(hp))[0])
+            lr = np.load(glob.glob(os.path.join(d, "lr_*.npy"))[0])
+            hr = np.load(os.path.join(d, "hr.npy"))
+            pairs.append((lr, hr[:scaled_length(lr.shape[0], scale), :scaled_length(lr.shape[1], scale)]))
+    if limit:
+        pairs = pairs[:limit]
+    res = {}
+    shave = int(math.ceil(scale))
+    for name, model in models.items():
+        vals = []
+        for lr, hr in pairs:
+            if model is None:
+                chans = []
+                for c in range(3):
+                    x = normalise(lr[..., c])[None, None]
+                    OH, OW = scaled_length(lr.shape[0], scale), scaled_length(lr.shape[1], scale)
+                    y = bicubic_base(x, grid_coords(lr.shape[0], lr.shape[1], OH, OW, scale, scale))
+                    chans.append(to_u8(y).view(OH, OW).numpy())
+                out = np.stack(chans, -1)
+            else:
+                out = upscale_image(model, lr, scale, scale)
+            h, w = min(out.shape[0], hr.shape[0]), min(out.shape[1], hr.shape[1])
+            vals.append(imgio.psnr_y(out[:h, :w], hr[:h, :w], shave))
+        res[name] = round(float(np.mean(vals)), 3)
+    return res
+
+
 if __name__ == "__main__":
     import argparse
+    import sys
+    import tempfile
+    if len(sys.argv) > 1 and sys.argv[1] == "eval":
+        ap = argparse.ArgumentParser(description="torch PSNR-Y of the implicit models on benchmark folders")
+        ap.add_argument("cmd")
+        ap.add_argument("--models", default="models", help="folder holding liif/, a-liif/, lmf/")
+        ap.add_argument("--datasets", default="../shared/datasets/Set5,../shared/datasets/Set14")
+        ap.add_argument("--scales", default="2,3,4")
+        ap.add_argument("--methods", default="bicubic,liif,a-liif,lmf")
+        ap.add_argument("--prep", default="build/tests/train_prep", help="tests/train_prep (scales without LR)")
+        ap.add_argument("--threads", type=int, default=1)
+        a = ap.parse_args()
+        torch.set_num_threads(a.threads)
+        models = {m: (None if m == "bicubic" else load_model(os.path.join(a.models, m))[0])
+                  for m in a.methods.split(",")}
+        tmp = tempfile.mkdtemp(prefix="implicit-eval-")
+        allres = {}
+        for ds in a.datasets.split(","):
+            for s in [float(v) for v in a.scales.split(",")]:
+                r = evaluate_dataset(models, ds, s, a.prep, tmp)
+                allres.setdefault(os.path.basename(ds.rstrip("/")), {})["x%g" % s] = r
+                print(os.path.basename(ds.rstrip("/")), "x%g" % s, json.dumps(r), flush=True)
+        print(json.dumps(allres))
+        sys.exit(0)
     ap = argparse.ArgumentParser(description="export randomly initialised implicit models")
     ap.add_argument("out")
     ap.add_argument("--tiny", action="store_true")
