@@ -11,6 +11,7 @@
 #include "cpu/fast_paths.hpp"
 #include "cpu/simd_kernels.hpp"
 #include "lerf/engine.hpp"
+#include "lerf/lerf_lut.hpp"
 #include "opencv_planes.hpp"
 #include "test_helpers.hpp"
 
@@ -251,6 +252,38 @@ TEST(SimdPaths, LutCellsHoldEveryCornerOfTheirCell) {
       const int c = ((cell >> 4) & 15) + ((corner >> 1) & 1), d = (cell & 15) + (corner & 1);
       EXPECT_EQ(cells[16 * cell + corner], lut[a * 4913 + b * 289 + c * 17 + d]) << cell << " " << corner;
     }
+}
+
+// The walk table and the 64-byte cells of 3-output tables: for every LSB combination (and
+// assorted MSBs), the dot product of walk weights and cell corners is the reference's simplex
+// interpolation, output by output.
+TEST(SimdPaths, WalkTableTimesCellIsTheSimplexInterpolation) {
+  std::vector<std::int8_t> lut(std::size_t{kLutEntries} * 3);
+  for (std::size_t i = 0; i < lut.size(); ++i) lut[i] = static_cast<std::int8_t>((i * 73 + i / 5 + (i >> 9)) & 0xff);
+  const auto cells = cpu::simd::lut_cells(lut.data(), 3);
+  const auto& walk = cpu::simd::walk_table();
+  ASSERT_EQ(cells.size(), std::size_t{64} * 65536);
+  ASSERT_EQ(walk.size(), std::size_t{16} * 65536);
+  int checked = 0;
+  for (int lsb = 0; lsb < 65536; ++lsb) {
+    const int msb = static_cast<int>((static_cast<unsigned>(lsb) * 40503u) & 0xffffu);  // a spread of cells
+    std::uint8_t s[4];
+    for (int k = 0; k < 4; ++k) s[k] = static_cast<std::uint8_t>(((msb >> (12 - 4 * k)) & 15) << 4 | ((lsb >> (12 - 4 * k)) & 15));
+    float ref[3] = {0, 0, 0};
+    simplex_interpolate_add(lut.data(), 3, s[0], s[1], s[2], s[3], ref);
+    const std::int8_t* w = walk.data() + std::size_t{16} * lsb;
+    int wsum = 0;
+    for (int corner = 0; corner < 16; ++corner) wsum += static_cast<std::uint8_t>(w[corner]);
+    ASSERT_EQ(wsum, 16) << lsb;
+    for (int o = 0; o < 3; ++o) {
+      int sum = 0;
+      for (int corner = 0; corner < 16; ++corner)
+        sum += static_cast<std::uint8_t>(w[corner]) * cells.data()[std::size_t{64} * msb + 16 * o + corner];
+      ASSERT_EQ(static_cast<float>(sum) / 16.0f, ref[o]) << lsb << " " << o;
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 3 * 65536);
 }
 
 // A frame-sized plane (many LUT cells, many 16-pixel blocks, permute and gather blocks of the

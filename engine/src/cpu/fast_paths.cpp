@@ -106,10 +106,11 @@ FastCpu::FastCpu(const MethodSetup& setup) : setup_(setup) {
     for (int p = 0; p < kLutPatterns; ++p) {
       stage1_[p] = lut.stage1[p];
       stage1_[p].resize(stage1_[p].size() + 4, 0);
-      cells1_[p] = simd::lut_cells(lut.stage1[p].data());
+      cells1_[p] = simd::lut_cells(lut.stage1[p].data(), 1);
       for (int d = 0; d < 2; ++d) {
         stage2_[p][d] = lut.stage2[p][d];
         stage2_[p][d].resize(stage2_[p][d].size() + 4, 0);
+        cells2_[p][d] = simd::lut_cells(lut.stage2[p][d].data(), lut.stage2_outputs);
       }
     }
   }
@@ -347,11 +348,12 @@ void FastCpu::lut_stage(ConstPlaneView in, int channel, LerfAnalysis& out, Threa
     args.width = w;
     args.outputs = stage == 1 ? 1 : outputs;
     args.stage = stage;
+    args.walk = simd::walk_table().data();
     for (int p = 0; p < kLutPatterns; ++p)
       for (int r = 0; r < 4; ++r) {
         const int t = p * 4 + r;
         args.luts[t] = stage == 1 ? stage1_[p].data() : stage2_[p][r & 1].data();
-        if (stage == 1) args.cells[t] = cells1_[p].data();
+        args.cells[t] = stage == 1 ? cells1_[p].data() : cells2_[p][r & 1].data();
         for (int k = 0; k < 4; ++k) {
           auto o = rotate_offset(kLutPatternOffsets[p][k], r);
           args.dy[t][k] = o[0];

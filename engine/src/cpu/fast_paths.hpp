@@ -10,6 +10,7 @@
 
 #include "cpu_methods.hpp"
 #include "lerf/backend.hpp"
+#include "simd_kernels.hpp"
 
 namespace lerf::cpu {
 
@@ -46,7 +47,8 @@ class FastCpu {
   MethodSetup setup_;
   // LUT copies padded for 32-bit gathers: stage1_[p], stage2_[p][d].
   std::vector<std::int8_t> stage1_[kLutPatterns], stage2_[kLutPatterns][2];
-  std::vector<std::int8_t> cells1_[kLutPatterns];  // stage-1 tables per cell (simd::lut_cells)
+  // The tables per cell (simd::lut_cells): stage 1 per pattern, stage 2 per pattern and parity.
+  simd::Table cells1_[kLutPatterns], cells2_[kLutPatterns][2];
   std::vector<std::unique_ptr<ClassicalPlan>> classical_plans_;
   std::vector<std::unique_ptr<LerfPlan>> lerf_plans_;
   std::vector<std::shared_ptr<LerfAnalysis>> analyses_;

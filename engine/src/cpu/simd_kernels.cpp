@@ -21,6 +21,14 @@
 
 #include "simd_kernels.hpp"
 
+#include <sys/mman.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "lerf/lerf_lut.hpp"
+
 HWY_BEFORE_NAMESPACE();
 namespace lerf::cpu::simd {
 namespace HWY_NAMESPACE {
@@ -215,94 +223,113 @@ HWY_INLINE hn::Vec<DI> RoundClip(hn::Vec<DF> v) {
 }
 
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
-// Stage 1 from cell tables (lut_cells), 16 pixels at a time: per look-up, the 16 corners of
-// the pixel's cell in one 128-bit lane (4 pixels per vector), the simplex walk's 5 vertices
-// picked by a byte shuffle, weighted by multiply-adds of bytes. Sums are exact integers, as
-// SimplexAdd's: per look-up a 16-bit pair sums to at most 16 * 128, twelve to 24576.
-void LutRowCells(const LutRowArgs& args) {
+// Both stages from cell tables and the walk table (see LutRowArgs::walk), 16 pixels at a
+// time. Per look-up and pixel: the 16 walk weights (unsigned bytes) by the LSBs, the cell's
+// corners (signed bytes; 3 outputs in the 16-byte lanes of a 64-byte cell) by the MSBs, one
+// vpmaddubsw into 16-bit pair sums. Exact as SimplexAdd: per look-up the weights sum to 16, so
+// all pair sums of a pixel's 12 look-ups stay within 12 * 16 * 128 = 24576.
+template <int kOutputs>
+void LutRowWalk(const LutRowArgs& args) {
   const DF df;
   const DI di;
   const D8 d8;
-  HWY_ALIGN std::int32_t off[12][16], ctl[12][16], wlo[12][16], whi[12][16];
-  const __m512i ctl_const = _mm512_set4_epi32(int(0x80808080u), int(0x80808080u), int(0x8080800Fu), 0);
-  __m512i idx_ctl[4], idx_w[4];
-  for (int g = 0; g < 4; ++g) {
-    idx_ctl[g] = _mm512_set_epi32(4 * g + 3, 4 * g + 3, 4 * g + 3, 4 * g + 3, 4 * g + 2, 4 * g + 2, 4 * g + 2,
-                                  4 * g + 2, 4 * g + 1, 4 * g + 1, 4 * g + 1, 4 * g + 1, 4 * g, 4 * g, 4 * g, 4 * g);
-    idx_w[g] = _mm512_set_epi32(0, 0, 16 + 4 * g + 3, 4 * g + 3, 0, 0, 16 + 4 * g + 2, 4 * g + 2, 0, 0,
-                                16 + 4 * g + 1, 4 * g + 1, 0, 0, 16 + 4 * g, 4 * g);
-  }
-  const __m512i ones16 = _mm512_set1_epi16(1);
-  const __m512i pick = _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 28, 24, 20, 16, 12, 8, 4, 0);
+  // Per look-up and pixel: cell offset | walk offset << 32 (one scalar load per look-up).
+  HWY_ALIGN std::uint64_t off[12][16];
+  const std::int8_t* walk = args.walk;
+  const __m512i lo_idx = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  const __m512i hi_idx = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
+  const auto mhi = hn::Set(di, 0xF0), mlo = hn::Set(di, 15);
   for (int x = 0; x < args.width; x += 16) {
     const auto a = hn::PromoteTo(di, hn::LoadU(d8, args.rows[3] + x));
-    const auto m15 = hn::Set(di, 15);
-    const auto cell_a = hn::ShiftLeft<12>(hn::ShiftRight<4>(a));
-    const auto ka = hn::Or(hn::ShiftLeft<4>(hn::And(a, m15)), hn::Set(di, 8));
+    // Byte offsets: cell 16 * (4096 A + 256 B + 16 C + D) (x4 for 64-byte cells), walk entry
+    // 16 * (4096 fa + 256 fb + 16 fc + fd).
+    const auto ca = hn::ShiftLeft<12>(hn::And(a, mhi)), wa = hn::ShiftLeft<16>(hn::And(a, mlo));
     for (int t = 0; t < 12; ++t) {
       auto load = [&](int k) {
         const std::uint8_t* p = args.rows[args.dy[t][k] + 3] + x + args.dx[t][k];
         return hn::PromoteTo(di, hn::LoadU(d8, p));
       };
       const auto b = load(1), c = load(2), d = load(3);
-      const auto cell = hn::Or(hn::Or(cell_a, hn::ShiftLeft<8>(hn::ShiftRight<4>(b))),
-                               hn::Or(hn::ShiftLeft<4>(hn::ShiftRight<4>(c)), hn::ShiftRight<4>(d)));
-      hn::Store(hn::ShiftLeft<4>(cell), di, off[t]);
-      // Keys LSB << 4 | corner bit (a 8, b 4, c 2, d 1): descending order is the reference's
-      // walk (ties: a before b before c before d).
-      auto k0 = ka;
-      auto k1 = hn::Or(hn::ShiftLeft<4>(hn::And(b, m15)), hn::Set(di, 4));
-      auto k2 = hn::Or(hn::ShiftLeft<4>(hn::And(c, m15)), hn::Set(di, 2));
-      auto k3 = hn::Or(hn::ShiftLeft<4>(hn::And(d, m15)), hn::Set(di, 1));
-      auto cx = [](hn::Vec<DI>& p, hn::Vec<DI>& q) {
-        auto hi = hn::Max(p, q);
-        q = hn::Min(p, q);
-        p = hi;
-      };
-      cx(k0, k1);
-      cx(k2, k3);
-      cx(k0, k2);
-      cx(k1, k3);
-      cx(k1, k2);
-      const auto c1 = hn::And(k0, m15);
-      const auto c2 = hn::Or(c1, hn::And(k1, m15));
-      const auto c3 = hn::Or(c2, hn::And(k2, m15));
-      hn::Store(hn::Or(hn::Or(hn::ShiftLeft<8>(c1), hn::ShiftLeft<16>(c2)), hn::ShiftLeft<24>(c3)), di, ctl[t]);
-      const auto f0 = hn::ShiftRight<4>(k0), f1 = hn::ShiftRight<4>(k1), f2 = hn::ShiftRight<4>(k2),
-                 f3 = hn::ShiftRight<4>(k3);
-      const auto w0 = hn::Sub(hn::Set(di, 16), f0), w1 = hn::Sub(f0, f1), w2 = hn::Sub(f1, f2), w3 = hn::Sub(f2, f3);
-      hn::Store(hn::Or(hn::Or(w0, hn::ShiftLeft<8>(w1)), hn::Or(hn::ShiftLeft<16>(w2), hn::ShiftLeft<24>(w3))), di,
-                wlo[t]);
-      hn::Store(f3, di, whi[t]);
+      auto cell = hn::Or(hn::Or(ca, hn::ShiftLeft<8>(hn::And(b, mhi))),
+                         hn::Or(hn::ShiftLeft<4>(hn::And(c, mhi)), hn::And(d, mhi)));
+      if constexpr (kOutputs == 3) cell = hn::ShiftLeft<2>(cell);
+      const auto wo = hn::Or(hn::Or(wa, hn::ShiftLeft<12>(hn::And(b, mlo))),
+                             hn::Or(hn::ShiftLeft<8>(hn::And(c, mlo)), hn::ShiftLeft<4>(hn::And(d, mlo))));
+      _mm512_store_si512(off[t], _mm512_permutex2var_epi32(cell.raw, lo_idx, wo.raw));
+      _mm512_store_si512(off[t] + 8, _mm512_permutex2var_epi32(cell.raw, hi_idx, wo.raw));
     }
-    __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
-                      _mm512_setzero_si512()};
-    for (int t = 0; t < 12; ++t) {
-      const std::int8_t* lut = args.cells[t];
-      const __m512i vctl = _mm512_load_si512(ctl[t]), vwlo = _mm512_load_si512(wlo[t]),
-                    vwhi = _mm512_load_si512(whi[t]);
-      for (int g = 0; g < 4; ++g) {
-        const std::int32_t* o = off[t] + 4 * g;
-        __m512i cells = _mm512_castsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(lut + o[0])));
-        cells = _mm512_inserti32x4(cells, _mm_loadu_si128(reinterpret_cast<const __m128i*>(lut + o[1])), 1);
-        cells = _mm512_inserti32x4(cells, _mm_loadu_si128(reinterpret_cast<const __m128i*>(lut + o[2])), 2);
-        cells = _mm512_inserti32x4(cells, _mm_loadu_si128(reinterpret_cast<const __m128i*>(lut + o[3])), 3);
-        const __m512i sel = _mm512_mask_permutexvar_epi32(ctl_const, 0x1111, idx_ctl[g], vctl);
-        const __m512i w = _mm512_maskz_permutex2var_epi32(0x3333, vwlo, idx_w[g], vwhi);
-        acc[g] = _mm512_add_epi16(acc[g], _mm512_maddubs_epi16(w, _mm512_shuffle_epi8(cells, sel)));
+    hn::Vec<DI> sum[3] = {hn::Zero(di), hn::Zero(di), hn::Zero(di)};
+    if constexpr (kOutputs == 1) {
+      // Per pixel a 128-bit accumulator (8 pair sums) -> 4 dwords r[p].
+      const __m128i ones = _mm_set1_epi16(1);
+      __m128i r[16];
+      for (int p = 0; p < 16; ++p) {
+        __m128i acc = _mm_setzero_si128();
+        for (int t = 0; t < 12; ++t) {
+          const std::uint64_t o = off[t][p];
+          const __m128i w = _mm_loadu_si128(reinterpret_cast<const __m128i*>(walk + (o >> 32)));
+          const __m128i cl = _mm_loadu_si128(reinterpret_cast<const __m128i*>(args.cells[t] + (o & 0xffffffffu)));
+          acc = _mm_add_epi16(acc, _mm_maddubs_epi16(w, cl));
+        }
+        r[p] = _mm_madd_epi16(acc, ones);
       }
+      // R[g] lane l = pixel g + 4 l; two levels of pairwise sums leave dword 4 l + g = pixel 4 l + g.
+      __m512i R[4];
+      for (int g = 0; g < 4; ++g) {
+        R[g] = _mm512_castsi128_si512(r[g]);
+        R[g] = _mm512_inserti32x4(R[g], r[g + 4], 1);
+        R[g] = _mm512_inserti32x4(R[g], r[g + 8], 2);
+        R[g] = _mm512_inserti32x4(R[g], r[g + 12], 3);
+      }
+      const __m512i x01 = _mm512_add_epi32(_mm512_unpacklo_epi64(R[0], R[1]), _mm512_unpackhi_epi64(R[0], R[1]));
+      const __m512i x23 = _mm512_add_epi32(_mm512_unpacklo_epi64(R[2], R[3]), _mm512_unpackhi_epi64(R[2], R[3]));
+      const __m512 f01 = _mm512_castsi512_ps(x01), f23 = _mm512_castsi512_ps(x23);
+      sum[0] = hn::Vec<DI>{_mm512_add_epi32(_mm512_castps_si512(_mm512_shuffle_ps(f01, f23, 0x88)),
+                                            _mm512_castps_si512(_mm512_shuffle_ps(f01, f23, 0xDD)))};
+    } else {
+      // Per pixel a 512-bit accumulator: lane o = output o (lane 3: zero cell bytes).
+      const __m512i ones = _mm512_set1_epi16(1);
+      __m512i G[4];
+      for (int g = 0; g < 4; ++g) {
+        __m512i r[4];
+        for (int q = 0; q < 4; ++q) {
+          const int p = 4 * g + q;
+          __m512i acc = _mm512_setzero_si512();
+          for (int t = 0; t < 12; ++t) {
+            const std::uint64_t o = off[t][p];
+            const __m512i w = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(walk + (o >> 32))));
+            const __m512i cl = _mm512_loadu_si512(args.cells[t] + (o & 0xffffffffu));
+            acc = _mm512_add_epi16(acc, _mm512_maddubs_epi16(w, cl));
+          }
+          r[q] = _mm512_madd_epi16(acc, ones);
+        }
+        // Lane o of G[g]: dword q = output o of pixel 4 g + q.
+        const __m512i x01 = _mm512_add_epi32(_mm512_unpacklo_epi64(r[0], r[1]), _mm512_unpackhi_epi64(r[0], r[1]));
+        const __m512i x23 = _mm512_add_epi32(_mm512_unpacklo_epi64(r[2], r[3]), _mm512_unpackhi_epi64(r[2], r[3]));
+        const __m512 f01 = _mm512_castsi512_ps(x01), f23 = _mm512_castsi512_ps(x23);
+        G[g] = _mm512_add_epi32(_mm512_castps_si512(_mm512_shuffle_ps(f01, f23, 0x88)),
+                                _mm512_castps_si512(_mm512_shuffle_ps(f01, f23, 0xDD)));
+      }
+      // 4x4 transpose of 128-bit lanes: sum[o] = lane o of G[0..3].
+      const __m512i t0 = _mm512_shuffle_i32x4(G[0], G[1], 0x44), t1 = _mm512_shuffle_i32x4(G[2], G[3], 0x44);
+      const __m512i t2 = _mm512_shuffle_i32x4(G[0], G[1], 0xEE), t3 = _mm512_shuffle_i32x4(G[2], G[3], 0xEE);
+      sum[0] = hn::Vec<DI>{_mm512_shuffle_i32x4(t0, t1, 0x88)};
+      sum[1] = hn::Vec<DI>{_mm512_shuffle_i32x4(t0, t1, 0xDD)};
+      sum[2] = hn::Vec<DI>{_mm512_shuffle_i32x4(t2, t3, 0x88)};
     }
-    // Per lane: dword 0 = pairs 0 + 1, dword 1 = pair 2; their sum in dword 0 of each lane.
-    __m512i s[4];
-    for (int g = 0; g < 4; ++g) {
-      s[g] = _mm512_madd_epi16(acc[g], ones16);
-      s[g] = _mm512_add_epi32(s[g], _mm512_srli_epi64(s[g], 32));
+    if (args.stage == 1) {
+      auto v = hn::Div(hn::Mul(hn::ConvertTo(df, sum[0]), hn::Set(df, 0.0625f)), hn::Set(df, 3.0f));
+      hn::StoreU(hn::DemoteTo(d8, RoundClip(v)), d8, args.out_bytes + x);
+      continue;
     }
-    const __m512i s01 = _mm512_permutex2var_epi32(s[0], pick, s[1]);
-    const __m512i s23 = _mm512_permutex2var_epi32(s[2], pick, s[3]);
-    const hn::Vec<DI> sum{_mm512_shuffle_i64x2(s01, s23, 0x44)};
-    auto v = hn::Div(hn::Mul(hn::ConvertTo(df, sum), hn::Set(df, 0.0625f)), hn::Set(df, 3.0f));
-    hn::StoreU(hn::DemoteTo(d8, RoundClip(v)), d8, args.out_bytes + x);
+    auto word = hn::ShiftLeft<24>(a);
+    for (int k = 0; k < kOutputs; ++k) {
+      auto v = hn::Add(hn::Div(hn::Mul(hn::ConvertTo(df, sum[k]), hn::Set(df, 0.0625f)), hn::Set(df, 12.0f)),
+                       hn::Set(df, 127.0f));
+      auto h = RoundClip(v);
+      word = hn::Or(word, k == 0 ? h : (k == 1 ? hn::ShiftLeft<8>(h) : hn::ShiftLeft<16>(h)));
+    }
+    hn::StoreU(hn::BitCast(hn::RebindToUnsigned<DI>(), word), hn::RebindToUnsigned<DI>(), args.out_words + x);
   }
 }
 #endif
@@ -359,8 +386,9 @@ void LutRowT(const LutRowArgs& args) {
 
 void LutRow(const LutRowArgs& args) {
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
-  if (args.stage == 1 && args.outputs == 1 && args.cells[0]) {
-    LutRowCells(args);
+  if (args.walk && args.cells[0]) {
+    if (args.outputs == 3) LutRowWalk<3>(args);
+    else LutRowWalk<1>(args);
     return;
   }
 #endif
@@ -476,8 +504,56 @@ void LerfRowT(const LerfRowArgs& args) {
   }
 }
 
+// LeRF-G with 2 x 2 neighbours (every upscale): the same operations as LerfRowT<true> in the
+// same order, with q and the samples kept in registers instead of the scratch rows.
+void LerfRowG4(const LerfRowArgs& args) {
+  const DF df;
+  const DI di;
+  const int N = static_cast<int>(hn::Lanes(df));
+  const auto m255 = hn::Set(di, 255);
+  const auto k2 = hn::Set(df, 2.0f / 255.0f), k10 = hn::Set(df, 10.0f / 255.0f), one = hn::Set(df, 1.0f);
+  const auto two = hn::Set(df, 2.0f), half = hn::Set(df, 0.5f);
+  for (int x = 0, blk = 0; x < args.width; x += N, ++blk) {
+    auto qmin = hn::Set(df, 3.4e38f);
+    hn::Vec<DF> q[4], smp[4];
+    const int base = args.xbase ? args.xbase[blk] : -1;
+    for (int a = 0; a < 2; ++a) {
+      const std::int32_t* row = reinterpret_cast<const std::int32_t*>(args.rows[a]);
+      const auto dr = hn::Set(df, args.dr[a]);
+      hn::Vec<DI> w0 = hn::Zero(di), w1 = hn::Zero(di);
+      if (base >= 0) {
+        w0 = hn::LoadU(di, row + base);
+        w1 = hn::LoadU(di, row + base + N);
+      }
+      for (int b = 0; b < 2; ++b) {
+        const int j = 2 * a + b;
+        const std::size_t t = b * args.table_stride + x;
+        auto g = base >= 0 ? Permute2(w0, w1, hn::LoadU(di, args.xlocal + t))
+                           : hn::GatherIndex(di, row, hn::LoadU(di, args.xoff + t));
+        auto dc = hn::LoadU(df, args.dc + t);
+        smp[j] = hn::ConvertTo(df, hn::BitCast(di, hn::ShiftRight<24>(hn::BitCast(hn::RebindToUnsigned<DI>(), g))));
+        auto rho = hn::Sub(hn::Mul(hn::ConvertTo(df, hn::And(g, m255)), k2), one);
+        auto sx = hn::Mul(hn::ConvertTo(df, hn::And(hn::ShiftRight<8>(g), m255)), k10);
+        auto sy = hn::Mul(hn::ConvertTo(df, hn::And(hn::ShiftRight<16>(g), m255)), k10);
+        auto av = hn::Mul(sx, dr), bv = hn::Mul(sy, dc);
+        q[j] = hn::Mul(half, hn::Add(hn::Sub(hn::Mul(av, av), hn::Mul(hn::Mul(hn::Mul(two, rho), av), bv)),
+                                     hn::Mul(bv, bv)));
+        qmin = hn::Min(qmin, q[j]);
+      }
+    }
+    auto wsum = hn::Zero(df), acc = hn::Zero(df);
+    for (int i = 0; i < 4; ++i) {
+      auto w = ExpNonPositive(hn::Sub(qmin, q[i]));
+      wsum = hn::Add(wsum, w);
+      acc = hn::Add(acc, hn::Mul(w, smp[i]));
+    }
+    StoreBytes(hn::Div(acc, wsum), args.out + x);
+  }
+}
+
 void LerfRow(const LerfRowArgs& args) {
-  if (args.gaussian) LerfRowT<true>(args);
+  if (args.gaussian && args.nx == 2 && args.ny == 2) LerfRowG4(args);
+  else if (args.gaussian) LerfRowT<true>(args);
   else LerfRowT<false>(args);
 }
 
@@ -524,6 +600,58 @@ std::vector<std::int8_t> lut_cells(const std::int8_t* lut) {
                 lut[(a + (corner >> 3)) * 4913 + (b + ((corner >> 2) & 1)) * 289 + (c + ((corner >> 1) & 1)) * 17 +
                     d + (corner & 1)];
   return cells;
+}
+Table::Table(std::size_t bytes) : bytes_(bytes) {
+  constexpr std::size_t kHuge = std::size_t{2} << 20;
+  const std::size_t rounded = (bytes + kHuge - 1) / kHuge * kHuge;
+  data_ = static_cast<std::int8_t*>(std::aligned_alloc(kHuge, rounded));
+  if (!data_) throw std::bad_alloc();
+  madvise(data_, rounded, MADV_HUGEPAGE);  // a hint: without it (or THP off) small pages serve
+  std::memset(data_, 0, bytes);
+}
+Table& Table::operator=(Table&& o) noexcept {
+  if (this != &o) {
+    std::free(data_);
+    data_ = o.data_, bytes_ = o.bytes_;
+    o.data_ = nullptr, o.bytes_ = 0;
+  }
+  return *this;
+}
+Table::~Table() { std::free(data_); }
+
+Table lut_cells(const std::int8_t* lut, int outputs) {
+  const std::size_t cell_bytes = outputs == 1 ? 16 : 64;
+  Table cells(cell_bytes * 65536);
+  for (int cell = 0; cell < 65536; ++cell)
+    for (int corner = 0; corner < 16; ++corner) {
+      const int a = (cell >> 12) + (corner >> 3), b = ((cell >> 8) & 15) + ((corner >> 2) & 1);
+      const int c = ((cell >> 4) & 15) + ((corner >> 1) & 1), d = (cell & 15) + (corner & 1);
+      const std::int8_t* v = lut + static_cast<std::size_t>(a * 4913 + b * 289 + c * 17 + d) * outputs;
+      for (int o = 0; o < outputs; ++o) cells.data()[cell_bytes * cell + 16 * o + corner] = v[o];
+    }
+  return cells;
+}
+const Table& walk_table() {
+  static const Table table = [] {
+    using namespace lerf::lut;
+    Table w(std::size_t{16} * 65536);
+    for (int e = 0; e < 65536; ++e) {
+      const int f[4] = {e >> 12, (e >> 8) & 15, (e >> 4) & 15, e & 15};
+      int r[4], sorted[4];
+      for (int i = 0; i < 4; ++i) r[i] = lerf_simplex_rank(f[0], f[1], f[2], f[3], i);
+      for (int k = 0; k < 4; ++k) sorted[k] = lerf_simplex_sorted(f[0], f[1], f[2], f[3], r[0], r[1], r[2], r[3], k);
+      int corner = 0;  // bit 8 >> i for dimension i (a, b, c, d)
+      for (int k = 0; k < 5; ++k) {
+        w.data()[std::size_t{16} * e + corner] =
+            static_cast<std::int8_t>(lerf_simplex_weight(sorted[0], sorted[1], sorted[2], sorted[3], k));
+        if (k < 4)
+          for (int i = 0; i < 4; ++i)
+            if (r[i] == k) corner |= 8 >> i;
+      }
+    }
+    return w;
+  }();
+  return table;
 }
 void lerf_row(const LerfRowArgs& args) { HWY_DYNAMIC_DISPATCH(LerfRow)(args); }
 int lanes_f32() { return HWY_DYNAMIC_DISPATCH(LanesF32)(); }

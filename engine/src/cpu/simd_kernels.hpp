@@ -32,6 +32,26 @@ void vertical_pass(const float* const* rows, const float* w, int taps, int n, st
 void nearest_row(const std::uint8_t* in, const std::int32_t* off, const std::int32_t* base,
                  const std::int32_t* local, int n, std::uint8_t* out);
 
+// A read-only table in its own 2 MiB-aligned block, backed by transparent huge pages where
+// the kernel allows (madvise): the LUT look-ups are random accesses over megabytes, and 4 KiB
+// pages would cost a TLB miss on most of them.
+class Table {
+ public:
+  Table() = default;
+  explicit Table(std::size_t bytes);
+  Table(Table&& o) noexcept : data_(o.data_), bytes_(o.bytes_) { o.data_ = nullptr, o.bytes_ = 0; }
+  Table& operator=(Table&& o) noexcept;
+  Table(const Table&) = delete;
+  Table& operator=(const Table&) = delete;
+  ~Table();
+  std::int8_t* data() const { return data_; }
+  std::size_t size() const { return bytes_; }
+
+ private:
+  std::int8_t* data_ = nullptr;
+  std::size_t bytes_ = 0;
+};
+
 // One row of a LeRF LUT stage for one channel.
 struct LutRowArgs {
   const std::uint8_t* rows[7];  // rows y-3..y+3 of the edge-padded plane, pointing at x = 0
@@ -39,10 +59,12 @@ struct LutRowArgs {
   int outputs = 1;              // values per LUT vertex (1 or 3)
   int stage = 1;                // 1: out_bytes; 2: out_words (hyper bytes, centre sample in byte 3)
   const std::int8_t* luts[12];  // per (pattern, rotation), each readable 4 bytes past its end
-  // Optional, stage 1 (outputs 1): the same tables re-laid per 4-D cell (see lut_cells), per
-  // (pattern, rotation); the AVX-512 targets then load one cell per look-up instead of
-  // gathering 5 vertices.
+  // Optional (AVX-512 targets; both set or none): the same tables re-laid per 4-D cell,
+  // lut_cells(luts[t], outputs), and walk_table(). A look-up is then the dot product of the
+  // pixel's walk weights (by the samples' LSBs) with its cell's corners (by the MSBs): two
+  // loads and one multiply-add instead of 5 gathered vertices and a per-pixel sort.
   const std::int8_t* cells[12] = {};
+  const std::int8_t* walk = nullptr;
   int dy[12][4], dx[12][4];     // sample offsets per (pattern, rotation)
   std::uint8_t* out_bytes = nullptr;    // stage 1, width rounded up to kMaxLanes
   std::uint32_t* out_words = nullptr;   // stage 2, width rounded up to kMaxLanes
@@ -52,6 +74,14 @@ void lut_row(const LutRowArgs& args);
 // 0..15 holds at byte 16 * (4096 A + 256 B + 16 C + D) + (8 i + 4 j + 2 k + l) the vertex
 // (A + i, B + j, C + k, D + l): the 16 corners of the cell, so any simplex walk's 5 vertices.
 std::vector<std::int8_t> lut_cells(const std::int8_t* lut);
+// Cells of a table with `outputs` values per vertex: outputs 1 as above (16 bytes per cell);
+// outputs 3: 64 bytes per cell, byte 16 * o + corner = output o of that corner, bytes 48..63 zero.
+Table lut_cells(const std::int8_t* lut, int outputs);
+// The 4-simplex walk of lut.inc as weights per cell corner: entry 4096 fa + 256 fb + 16 fc + fd
+// (the LSBs of a, b, c, d), 16 bytes, holds at byte 8 i + 4 j + 2 k + l the weight (in 16ths)
+// of corner (i, j, k, l): 5 non-zero bytes at most, summing to 16. One table for every LUT
+// (built once per process, 1 MiB).
+const Table& walk_table();
 
 // One output row of LeRF (separable map) for one channel.
 struct LerfRowArgs {
