@@ -4,7 +4,8 @@
  * @see_also: videoscale, lerfwarp
  *
  * Rescales raw video to the size downstream asks for, with learned steerable resampling
- * (LeRF-G, LeRF-L: look-up tables that pick an anisotropic kernel per pixel) or with a
+ * (LeRF-G, LeRF-L: look-up tables that pick an anisotropic kernel per pixel; IM-LUT), with
+ * implicit neural functions (LIIF, A-LIIF, LMF: CPU only; LMF's #GstLerfScale:cmsr) or with a
  * classical kernel (nearest, bilinear, bicubic, lanczos). It negotiates like videoscale:
  * width, height and pixel-aspect-ratio are free, and when only some of them are fixed
  * downstream the others are chosen to keep the display aspect ratio. With
@@ -13,8 +14,9 @@
  *
  * Learned methods need a model: #GstLerfScale:model-dir, or else $LERF_MODEL_DIR, the
  * source tree's models/ and the installed data directory, in that order. A missing model,
- * a method that is not implemented yet (liif, a-liif, lmf) or an unusable backend is
- * reported as an element error naming the problem.
+ * an unusable backend, or backend=vulkan (or Vulkan memory) with a method that has no Vulkan
+ * implementation (liif, a-liif, lmf) is reported as an element error naming the problem;
+ * backend=auto runs those methods on the CPU.
  *
  * Planar, semi-planar and packed formats with 8-bit samples are supported (I420, YV12,
  * NV12, NV21, Y42B, Y444, GRAY8, RGBA, RGB, ...); subsampled chroma planes are resampled
@@ -438,6 +440,7 @@ static void gst_lerf_scale_class_init(GstLerfScaleClass* klass) {
   gobject_class->finalize = gst_lerf_scale_finalize;
 
   lerfgst::install_engine_properties(gobject_class);
+  lerfgst::install_cmsr_property(gobject_class);
   g_object_class_install_property(
       gobject_class, PROP_ADD_BORDERS,
       g_param_spec_boolean("add-borders", "Add Borders",

@@ -19,9 +19,9 @@ const GEnumValue kMethodValues[] = {
     {static_cast<gint>(lerf::Method::LerfL), "LeRF-L: learned steerable resampling, linear kernels", "lerf-l"},
     {static_cast<gint>(lerf::Method::LerfG), "LeRF-G: learned steerable resampling, Gaussian kernels", "lerf-g"},
     {static_cast<gint>(lerf::Method::ImLut), "IM-LUT: learned mix of interpolations per pattern and scale", "im-lut"},
-    {static_cast<gint>(lerf::Method::Liif), "LIIF (not implemented yet)", "liif"},
-    {static_cast<gint>(lerf::Method::ALiif), "A-LIIF (not implemented yet)", "a-liif"},
-    {static_cast<gint>(lerf::Method::Lmf), "LMF (not implemented yet)", "lmf"},
+    {static_cast<gint>(lerf::Method::Liif), "LIIF: local implicit image function, residual over bicubic (CPU only)", "liif"},
+    {static_cast<gint>(lerf::Method::ALiif), "A-LIIF: LIIF with per-query mixed MLP weights (CPU only)", "a-liif"},
+    {static_cast<gint>(lerf::Method::Lmf), "LMF: latent modulated functions, cheap per-pixel render, CMSR (CPU only)", "lmf"},
     {0, nullptr, nullptr},
 };
 
@@ -84,6 +84,7 @@ lerf::Engine& EngineCache::get(const EngineSettings& s) {
   o.model_dir = s.model_dir;
   o.threads = static_cast<int>(std::min<guint>(s.n_threads, 1024));
   o.device_index = static_cast<int>(std::min<guint>(s.device_index, G_MAXINT));
+  o.cmsr = s.cmsr;
   engine_ = std::make_unique<lerf::Engine>(o);
   built_for_ = s;
   return *engine_;
@@ -269,8 +270,9 @@ void install_engine_properties(GObjectClass* klass) {
   g_object_class_install_property(
       klass, kPropMethod,
       g_param_spec_enum("method", "Method",
-                        "Resampling method: classical kernels, or learned LeRF-L / LeRF-G / IM-LUT (need a "
-                        "model; IM-LUT on the CPU only); liif, a-liif and lmf are not implemented yet",
+                        "Resampling method: classical kernels, or learned LeRF-L / LeRF-G / IM-LUT / LIIF / "
+                        "A-LIIF / LMF (need a model; the implicit liif, a-liif, lmf run on the CPU only: "
+                        "backend=auto uses the CPU for them, backend=vulkan is an error)",
                         method_get_type(), static_cast<gint>(lerf::Method::LerfG), flags));
   g_object_class_install_property(
       klass, kPropBackend,
@@ -296,6 +298,16 @@ void install_engine_properties(GObjectClass* klass) {
                         G_MAXINT, 0, flags));
 }
 
+void install_cmsr_property(GObjectClass* klass) {
+  auto flags = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
+  g_object_class_install_property(
+      klass, kPropCmsr,
+      g_param_spec_boolean("cmsr", "CMSR",
+                           "lmf: render smooth regions at a coarser scale and interpolate them (controllable "
+                           "multi-scale rendering, when the model has a table for the scale)",
+                           TRUE, flags));
+}
+
 bool set_engine_property(EngineSettings& s, guint prop_id, const GValue* value) {
   switch (prop_id) {
     case kPropMethod: s.method = static_cast<lerf::Method>(g_value_get_enum(value)); return true;
@@ -307,6 +319,7 @@ bool set_engine_property(EngineSettings& s, guint prop_id, const GValue* value) 
     }
     case kPropNThreads: s.n_threads = g_value_get_uint(value); return true;
     case kPropDeviceIndex: s.device_index = g_value_get_uint(value); return true;
+    case kPropCmsr: s.cmsr = g_value_get_boolean(value); return true;
     default: return false;
   }
 }
@@ -318,6 +331,7 @@ bool get_engine_property(const EngineSettings& s, guint prop_id, GValue* value) 
     case kPropModelDir: g_value_set_string(value, s.model_dir.c_str()); return true;
     case kPropNThreads: g_value_set_uint(value, s.n_threads); return true;
     case kPropDeviceIndex: g_value_set_uint(value, s.device_index); return true;
+    case kPropCmsr: g_value_set_boolean(value, s.cmsr); return true;
     default: return false;
   }
 }

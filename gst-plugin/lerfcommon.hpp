@@ -39,6 +39,7 @@ struct EngineSettings {
   std::string model_dir;
   guint n_threads = 0;
   guint device_index = 0;
+  bool cmsr = true;  // lmf: multi-scale rendering (lerfscale's cmsr property)
   friend bool operator==(const EngineSettings&, const EngineSettings&) = default;
 };
 
@@ -122,8 +123,18 @@ GstFlowReturn guarded(GstElement* element, const char* what, Fn&& fn) noexcept {
 
 // The engine properties both elements share: method, backend, model-dir, n-threads,
 // device-index. install_engine_properties() installs them from prop_first on.
-enum EngineProp : guint { kPropMethod = 1, kPropBackend, kPropModelDir, kPropNThreads, kPropDeviceIndex, kPropEngineLast };
+enum EngineProp : guint {
+  kPropMethod = 1,
+  kPropBackend,
+  kPropModelDir,
+  kPropNThreads,
+  kPropDeviceIndex,
+  kPropCmsr,  // lerfscale only (install_cmsr_property)
+  kPropEngineLast
+};
 void install_engine_properties(GObjectClass* klass);
+// lerfscale's "cmsr" (LMF's multi-scale rendering applies to rescaling only).
+void install_cmsr_property(GObjectClass* klass);
 // Sets / gets one of the engine properties; false when prop_id is not one of them.
 bool set_engine_property(EngineSettings& s, guint prop_id, const GValue* value);
 bool get_engine_property(const EngineSettings& s, guint prop_id, GValue* value);

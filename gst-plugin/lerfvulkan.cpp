@@ -300,6 +300,10 @@ void VulkanPath::render_unguarded(const EngineSettings& s, GstBuffer* in, GstBuf
     d.built_for.reset();
     if (!lerf::method_implemented(s.method))
       throw lerf::Error("method " + std::string(lerf::method_name(s.method)) + " is not implemented yet");
+    if (!lerf::method_on_vulkan(s.method))
+      throw lerf::Error(std::string(lerf::method_name(s.method)) +
+                        " is not implemented on Vulkan: put vulkandownload before the element (in system memory "
+                        "it runs on the CPU)");
     lerf::MethodSetup setup;
     setup.method = s.method;
     if (lerf::method_needs_model(s.method))

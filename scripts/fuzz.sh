@@ -7,12 +7,12 @@ cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET=${1:-60}
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(fuzz_npy fuzz_model_json fuzz_geometry)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(fuzz_npy fuzz_model_json fuzz_geometry fuzz_safetensors)
 OUT=${LERF_FUZZ_DIR:-build-fuzz}
 mkdir -p "$OUT"
 
 CXXFLAGS=(-std=c++20 -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
-          -Iengine/include -Iengine/src -Iengine)
+          -Iengine/include -Iengine/src -Iengine -isystem /usr/include/eigen3)
 LINKFLAGS=(-fsanitize=fuzzer,address,undefined -lpthread $(pkg-config --libs libhwy 2>/dev/null))
 # The targets drive the CPU backend directly: no Engine front door, no Vulkan.
 ENGINE_SRC=($(ls engine/src/*.cpp engine/src/cpu/*.cpp | grep -v "/engine.cpp$"))

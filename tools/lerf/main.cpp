@@ -9,6 +9,7 @@
 #include "eval.hpp"
 #include "lerf/engine.hpp"
 #include "lerf/error.hpp"
+#include "lerf/implicit.hpp"
 #include "lerf/model.hpp"
 #include "opencv_planes.hpp"
 
@@ -24,6 +25,8 @@ struct CommonOptions {
   int device = 0;
   double cubic_a = -0.5;
   bool reference_quirks = false;
+  bool no_cmsr = false;
+  bool stats = false;
 };
 
 void add_common(CLI::App* cmd, CommonOptions& o) {
@@ -37,6 +40,31 @@ void add_common(CLI::App* cmd, CommonOptions& o) {
       ->capture_default_str();
   cmd->add_flag("--reference-quirks", o.reference_quirks,
                 "LeRF conformance: reproduce the authors' code's floating-point ties (CPU backend)");
+  cmd->add_flag("--no-cmsr", o.no_cmsr, "lmf: render every pixel at full scale (no multi-scale rendering)");
+  cmd->add_flag("--stats", o.stats, "implicit methods: print multiply-adds per pixel and CMSR's savings");
+}
+
+// --stats: the nominal cost of an implicit model and what the last render did.
+void print_stats(const Engine& engine, Size in, Size out) {
+  const Model* model = engine.model();
+  if (!model || !is_implicit(engine.method())) {
+    std::cout << "stats: only for liif, a-liif, lmf\n";
+    return;
+  }
+  const ImplicitCost c = implicit_cost(engine.method(), model->implicit);
+  const double ratio = double(in.width) * in.height / (double(out.width) * out.height);
+  std::printf("stats: encoder %.0f MAC/input px, latent %.0f MAC/input px, decoder %.0f MAC/output px nominal "
+              "(fast path: %.0f precomputed/input px + %.0f/output px); total nominal %.0f MAC/output px\n",
+              c.encoder_per_input, c.latent_per_input, c.decoder_per_output, c.precomputed_per_input,
+              c.decoder_per_output_fast, (c.encoder_per_input + c.latent_per_input) * ratio + c.decoder_per_output);
+  if (const ImplicitRenderStats* st = implicit_render_stats(engine.backend())) {
+    if (st->classical) std::printf("stats: downscaling, rendered with classical bicubic\n");
+    else
+      std::printf("stats: cmsr %s, %lld output values: %lld rendered at full scale, %lld from coarse images "
+                  "(%lld coarse values rendered), render work saved %.1f%%\n",
+                  st->cmsr ? "on" : "off", st->output_pixels, st->rendered_full, st->skipped, st->rendered_coarse,
+                  100.0 * st->saved_fraction());
+  }
 }
 
 EngineOptions engine_options(const CommonOptions& o) {
@@ -53,6 +81,7 @@ EngineOptions engine_options(const CommonOptions& o) {
   e.device_index = o.device;
   e.cubic_a = static_cast<float>(o.cubic_a);
   e.reference_quirks = o.reference_quirks;
+  e.cmsr = !o.no_cmsr;
   return e;
 }
 
@@ -88,6 +117,7 @@ int cmd_resize(const std::string& in_path, const std::string& out_path, const st
   std::cout << in_path << " " << in_size.width << "x" << in_size.height << " -> " << out_path << " "
             << out_size.width << "x" << out_size.height << " (" << method_name(engine.method()) << ", "
             << engine.backend().description() << ", " << static_cast<int>(ms) << " ms)\n";
+  if (o.stats) print_stats(engine, in_size, out_size);
   return 0;
 }
 
@@ -134,6 +164,7 @@ int cmd_warp(const std::string& in_path, const std::string& out_path, const std:
   cv_bridge::write_image(out_path, out);
   std::cout << in_path << " warped -> " << out_path << " " << out_size.width << "x" << out_size.height << " ("
             << method_name(engine.method()) << ")\n";
+  if (o.stats) print_stats(engine, Size{in.cols, in.rows}, out_size);
   return 0;
 }
 
@@ -188,6 +219,13 @@ int cmd_info() {
     try {
       std::string dir = find_model_dir(m).string();
       std::cout << "  model: " << dir << "\n";
+      if (is_implicit(m)) {
+        const ImplicitCost c = implicit_cost(m, load_model(m, dir).implicit);
+        std::printf("    MAC: encoder %.0f + latent %.0f per input pixel, decoder %.0f per output pixel "
+                    "(CPU fast path: %.0f per input + %.0f per output pixel)%s\n",
+                    c.encoder_per_input, c.latent_per_input, c.decoder_per_output, c.precomputed_per_input,
+                    c.decoder_per_output_fast, method_on_vulkan(m) ? "" : "; CPU only (not on Vulkan yet)");
+      }
     } catch (const Error& e) {
       std::cout << "  model: none (" << e.what() << ")\n";
     }
