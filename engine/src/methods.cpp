@@ -35,7 +35,10 @@ bool method_implemented(Method m) {
 
 bool is_implicit(Method m) { return m == Method::Liif || m == Method::ALiif || m == Method::Lmf; }
 
-bool method_on_vulkan(Method m) { return !is_implicit(m); }
+bool method_on_vulkan(Method m) {
+  (void)m;
+  return true;  // the implicit methods too since issue 8 (LMF without CMSR: docs/VULKAN.md)
+}
 
 bool method_needs_model(Method m) { return !is_classical(m); }
 

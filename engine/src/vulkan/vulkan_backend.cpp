@@ -24,6 +24,7 @@
 #include "lerf/vulkan_device.hpp"
 #include "lerf_spirv.hpp"
 #include "vk_context.hpp"
+#include "vulkan_implicit.hpp"
 
 namespace lerf {
 
@@ -235,9 +236,11 @@ class VulkanBackend final : public DeviceBackend {
   explicit VulkanBackend(const MethodSetup& setup)
       : setup_(setup),
         kernel_(is_classical(setup.method) ? kernels::classical_kernel(setup.method, setup.cubic_a)
-                                           : kernels::Classical{Method::Nearest, 0.5f, setup.cubic_a}) {
+                : is_implicit(setup.method)  // downscaling renders with classical bicubic
+                    ? kernels::classical_kernel(Method::Bicubic, setup.cubic_a)
+                    : kernels::Classical{Method::Nearest, 0.5f, setup.cubic_a}) {
     if (!is_classical(setup.method) && setup.method != Method::LerfG && setup.method != Method::LerfL &&
-        setup.method != Method::ImLut)
+        setup.method != Method::ImLut && !is_implicit(setup.method))
       throw Error(std::string(method_name(setup.method)) + " has no Vulkan implementation");
     if (!is_classical(setup.method) && !setup.model)
       throw Error(std::string(method_name(setup.method)) + " needs a model");
@@ -247,7 +250,12 @@ class VulkanBackend final : public DeviceBackend {
     o_.ctx = std::move(ctx);
     if (o_.ctx->max_push_constants() < kPushBytes) throw Error("Vulkan: device has too few push-constant bytes");
     create_objects();
-    if (setup_.method == Method::ImLut) {
+    if (is_implicit(setup_.method)) {
+      implicit_ = std::make_unique<VulkanImplicit>(
+          o_.ctx, setup_, [this](const char* what, const std::function<void(VkCommandBuffer)>& record) {
+            submit(what, record);
+          });
+    } else if (setup_.method == Method::ImLut) {
       if (imlut_has_lerf()) upload_luts(setup_.model->lut);
       upload_imlut_tables(setup_.model->imlut);
     } else if (setup_.model) {
@@ -298,7 +306,7 @@ class VulkanBackend final : public DeviceBackend {
     pj.map = job.map;
     pj.border = job.border;
     pj.border_value = job.border_value;
-    if (is_classical(setup_.method)) render_classical(pj);
+    if (is_classical(setup_.method) || (implicit_ && VulkanImplicit::renders_classical(pj))) render_classical(pj);
     else render_learned(*analyse_locked(pj.in), pj);
     ImageJobResult r;
     r.in = {job.final_layout, VK_ACCESS_TRANSFER_READ_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT};
@@ -330,7 +338,7 @@ class VulkanBackend final : public DeviceBackend {
     pj.map = job.map;
     pj.border = job.border;
     pj.border_value = job.border_value;
-    if (is_classical(setup_.method)) render_classical(pj);
+    if (is_classical(setup_.method) || (implicit_ && VulkanImplicit::renders_classical(pj))) render_classical(pj);
     else render_learned(*analyse_locked(pj.in), pj);
   }
 
@@ -358,6 +366,16 @@ class VulkanBackend final : public DeviceBackend {
       auto a = std::make_shared<PlaneAnalysis>();
       a->input_size = in.size();
       a->channels = in.channels;
+      return a;
+    }
+    if (implicit_) {
+      const std::size_t in_bytes = plane_bytes(in.size(), in.channels);
+      upload(in);
+      auto a = implicit_->make_analysis(in);
+      submit("implicit analysis", [&](VkCommandBuffer cmd) {
+        record_upload(cmd, in_bytes);
+        implicit_->record_analysis(cmd, input_->handle(), *a);
+      });
       return a;
     }
     // LeRF: stage 1 and 2. IM-LUT: a copy of the input (the mixing sums depend on the scale,
@@ -485,7 +503,7 @@ class VulkanBackend final : public DeviceBackend {
 
     // Only the pipelines of this backend's method (pipeline compilation is slow on lavapipe).
     std::vector<Slot> slots;
-    if (is_classical(setup_.method)) slots = {kHPass, kVPass, kGeneral};
+    if (is_classical(setup_.method) || is_implicit(setup_.method)) slots = {kHPass, kVPass, kGeneral};
     else if (setup_.method != Method::ImLut) slots = {kStage1, kStage2, kRender};
     else {
       slots = {kHPass, kVPass, kGeneral, kImLutSums, kImLutMix};
@@ -702,8 +720,23 @@ class VulkanBackend final : public DeviceBackend {
   }
 
   void render_learned(const PlaneAnalysis& analysis, const PlaneJob& job) {
-    if (setup_.method == Method::ImLut) render_imlut(analysis, job);
+    if (implicit_) render_implicit(analysis, job);
+    else if (setup_.method == Method::ImLut) render_imlut(analysis, job);
     else render_lerf(analysis, job);
+  }
+
+  // liif, a-liif, lmf (vulkan_implicit.cpp); downscaling: classical bicubic, as the CPU.
+  void render_implicit(const PlaneAnalysis& analysis, const PlaneJob& job) {
+    if (VulkanImplicit::renders_classical(job)) return render_classical(job);
+    const std::size_t out_bytes = plane_bytes(job.out.size(), job.in.channels);
+    ensure_buffer(output_, o_.ctx, out_bytes, Buffer::Kind::Device);
+    ensure_buffer(staging_out_, o_.ctx, out_bytes, Buffer::Kind::Download);
+    implicit_->prepare_render(analysis, job, output_->handle());
+    submit("implicit render", [&](VkCommandBuffer cmd) {
+      implicit_->record_render(cmd);
+      record_download(cmd, out_bytes);
+    });
+    unpack(job.out);
   }
 
   void render_lerf(const PlaneAnalysis& analysis, const PlaneJob& job) {
@@ -1079,6 +1112,7 @@ class VulkanBackend final : public DeviceBackend {
   std::unique_ptr<Buffer> staging_in_, staging_out_, staging_axis_, input_, tmp_, output_, axis_, lut1_, lut2_;
   std::unique_ptr<Buffer> imlut_lut_, comps_, sums_;  // im-lut: mixing tables, component planes, logit sums
   std::shared_ptr<Recycler> recycler_ = std::make_shared<Recycler>();
+  std::unique_ptr<VulkanImplicit> implicit_;  // liif, a-liif, lmf
   std::mutex mutex_;
   bool lost_ = false;
   long lose_after_ = lose_device_after();
