@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <opencv2/imgproc.hpp>
+#include <random>
 
 #include "cpu/cpu_methods.hpp"
 #include "cpu/fast_paths.hpp"
@@ -334,4 +335,44 @@ TEST(SimdPaths, CachedTapsAreKeyedByTheKernel) {
       cpu::render_classical(kernel, jb, pool);
       EXPECT_EQ(lerf::test::max_abs_diff(a, b), 0) << method_name(m) << " round " << round;
     }
+}
+
+// Regression: an im-lut model whose components are all classical has no LeRF tables; the
+// fast path's constructor used to read them anyway (segfault). It must run, and equal the
+// reference path (the im-lut fast path is bit-exact).
+TEST(SimdPaths, ImLutWithoutLerfComponentRunsAndMatchesTheReference) {
+  PathGuard guard;
+  auto model = std::make_shared<Model>();
+  model->method = Method::ImLut;
+  model->imlut.components = {Method::Bilinear, Method::Bicubic, Method::Lanczos};
+  model->imlut.scale_first = 1.5f;
+  model->imlut.scale_step = 0.5f;
+  model->imlut.scale_bins = 6;
+  const int cols = model->imlut.columns();
+  std::mt19937 rng(9);
+  std::uniform_int_distribution<int> dist(-128, 127);
+  for (int p = 0; p < kLutPatterns; ++p) {
+    model->imlut.tables[p].resize(static_cast<std::size_t>(kLutEntries) * cols);
+    for (auto& v : model->imlut.tables[p]) v = static_cast<std::int8_t>(dist(rng));
+  }
+  ASSERT_TRUE(model->lut.stage1[0].empty());
+  MethodSetup setup;
+  setup.method = Method::ImLut;
+  setup.model = model;
+  const cv::Mat in = image(3, 61, 37);
+  const Size isz{in.cols, in.rows};
+  auto render = [&](cpu::CpuPath path, Size osz) {
+    cpu::set_default_cpu_path(path);
+    auto backend = make_cpu_backend(setup, 2);
+    cpu::set_default_cpu_path(cpu::CpuPath::Fast);
+    EXPECT_EQ(cpu::fast_paths_of(*backend) != nullptr, path == cpu::CpuPath::Fast);
+    cv::Mat out(osz.height, osz.width, in.type(), cv::Scalar::all(7));
+    PlaneJob job{cv_bridge::const_view(in), cv_bridge::view(out), resize_map(isz, osz)};
+    backend->render(*backend->analyse(job.in), job);
+    return out;
+  };
+  for (Size osz : {Size{122, 74}, Size{150, 90}}) {
+    const cv::Mat fast = render(cpu::CpuPath::Fast, osz), ref = render(cpu::CpuPath::Reference, osz);
+    EXPECT_EQ(max_abs_diff(fast, ref), 0) << osz.width << "x" << osz.height;
+  }
 }

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "lerf/error.hpp"
 #include "lerf/lerf_lut.hpp"
 #include "simd_kernels.hpp"
 
@@ -100,8 +101,26 @@ struct FastCpu::Band {
   std::vector<std::uint32_t> words;
 };
 
+namespace {
+// Whether `lut` holds complete LeRF tables. An im-lut model without a lerf-g component has
+// none (empty vectors), and its classical components never read them.
+bool has_lut_tables(const LutModel& lut) {
+  if (lut.stage2_outputs != 1 && lut.stage2_outputs != 3) return false;
+  for (int p = 0; p < kLutPatterns; ++p) {
+    if (lut.stage1[p].size() != static_cast<std::size_t>(kLutEntries)) return false;
+    for (int d = 0; d < 2; ++d)
+      if (lut.stage2[p][d].size() != static_cast<std::size_t>(kLutEntries) * lut.stage2_outputs) return false;
+  }
+  return true;
+}
+}  // namespace
+
 FastCpu::FastCpu(const MethodSetup& setup) : setup_(setup) {
-  if (setup.model) {
+  // LeRF's tables only for the methods that look them up (lerf-g, lerf-l, an im-lut model's
+  // lerf-g component), and only when the model has them.
+  lut_ready_ = setup.model && (setup.method == Method::LerfG || setup.method == Method::LerfL) &&
+               has_lut_tables(setup.model->lut);
+  if (lut_ready_) {
     const auto& lut = setup.model->lut;
     for (int p = 0; p < kLutPatterns; ++p) {
       stage1_[p] = lut.stage1[p];
@@ -286,6 +305,7 @@ void FastCpu::render_classical(const kernels::Classical& kernel, const PlaneJob&
 // ---------------------------------------------------------------- LeRF analysis
 
 std::shared_ptr<const PlaneAnalysis> FastCpu::analyse_lerf(ConstPlaneView in, ThreadPool& pool) {
+  if (!lut_ready_) throw Error("the CPU fast path has no LeRF tables for this model");
   // A pooled analysis nobody else holds, preferably of the same size.
   std::shared_ptr<LerfAnalysis> a;
   for (auto& p : analyses_)

@@ -45,6 +45,7 @@ class FastCpu {
   void lut_stage(ConstPlaneView in, int channel, LerfAnalysis& out, ThreadPool& pool);
 
   MethodSetup setup_;
+  bool lut_ready_ = false;  // the LeRF tables below are built (lerf-g / lerf-l models)
   // LUT copies padded for 32-bit gathers: stage1_[p], stage2_[p][d].
   std::vector<std::int8_t> stage1_[kLutPatterns], stage2_[kLutPatterns][2];
   // The tables per cell (simd::lut_cells): stage 1 per pattern, stage 2 per pattern and parity.
