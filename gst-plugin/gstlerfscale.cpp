@@ -5,7 +5,7 @@
  *
  * Rescales raw video to the size downstream asks for, with learned steerable resampling
  * (LeRF-G, LeRF-L: look-up tables that pick an anisotropic kernel per pixel; IM-LUT), with
- * implicit neural functions (LIIF, A-LIIF, LMF: CPU only; LMF's #GstLerfScale:cmsr) or with a
+ * implicit neural functions (LIIF, A-LIIF, LMF; LMF's #GstLerfScale:cmsr on the CPU) or with a
  * classical kernel (nearest, bilinear, bicubic, lanczos). It negotiates like videoscale:
  * width, height and pixel-aspect-ratio are free, and when only some of them are fixed
  * downstream the others are chosen to keep the display aspect ratio. With
@@ -14,9 +14,7 @@
  *
  * Learned methods need a model: #GstLerfScale:model-dir, or else $LERF_MODEL_DIR, the
  * source tree's models/ and the installed data directory, in that order. A missing model,
- * an unusable backend, or backend=vulkan (or Vulkan memory) with a method that has no Vulkan
- * implementation (liif, a-liif, lmf) is reported as an element error naming the problem;
- * backend=auto runs those methods on the CPU.
+ * or an unusable backend is reported as an element error naming the problem.
  *
  * Planar, semi-planar and packed formats with 8-bit samples are supported (I420, YV12,
  * NV12, NV21, Y42B, Y444, GRAY8, RGBA, RGB, ...); subsampled chroma planes are resampled

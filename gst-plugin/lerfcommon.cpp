@@ -19,9 +19,9 @@ const GEnumValue kMethodValues[] = {
     {static_cast<gint>(lerf::Method::LerfL), "LeRF-L: learned steerable resampling, linear kernels", "lerf-l"},
     {static_cast<gint>(lerf::Method::LerfG), "LeRF-G: learned steerable resampling, Gaussian kernels", "lerf-g"},
     {static_cast<gint>(lerf::Method::ImLut), "IM-LUT: learned mix of interpolations per pattern and scale", "im-lut"},
-    {static_cast<gint>(lerf::Method::Liif), "LIIF: local implicit image function, residual over bicubic (CPU only)", "liif"},
-    {static_cast<gint>(lerf::Method::ALiif), "A-LIIF: LIIF with per-query mixed MLP weights (CPU only)", "a-liif"},
-    {static_cast<gint>(lerf::Method::Lmf), "LMF: latent modulated functions, cheap per-pixel render, CMSR (CPU only)", "lmf"},
+    {static_cast<gint>(lerf::Method::Liif), "LIIF: local implicit image function, residual over bicubic", "liif"},
+    {static_cast<gint>(lerf::Method::ALiif), "A-LIIF: LIIF with per-query mixed MLP weights", "a-liif"},
+    {static_cast<gint>(lerf::Method::Lmf), "LMF: latent modulated functions, cheap per-pixel render (CMSR on the CPU)", "lmf"},
     {0, nullptr, nullptr},
 };
 
@@ -271,8 +271,7 @@ void install_engine_properties(GObjectClass* klass) {
       klass, kPropMethod,
       g_param_spec_enum("method", "Method",
                         "Resampling method: classical kernels, or learned LeRF-L / LeRF-G / IM-LUT / LIIF / "
-                        "A-LIIF / LMF (need a model; the implicit liif, a-liif, lmf run on the CPU only: "
-                        "backend=auto uses the CPU for them, backend=vulkan is an error)",
+                        "A-LIIF / LMF (need a model)",
                         method_get_type(), static_cast<gint>(lerf::Method::LerfG), flags));
   g_object_class_install_property(
       klass, kPropBackend,
@@ -303,8 +302,8 @@ void install_cmsr_property(GObjectClass* klass) {
   g_object_class_install_property(
       klass, kPropCmsr,
       g_param_spec_boolean("cmsr", "CMSR",
-                           "lmf: render smooth regions at a coarser scale and interpolate them (controllable "
-                           "multi-scale rendering, when the model has a table for the scale)",
+                           "lmf on the CPU backend: render smooth regions at a coarser scale and interpolate them "
+                           "(controllable multi-scale rendering, when the model has a table for the scale)",
                            TRUE, flags));
 }
 

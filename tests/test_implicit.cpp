@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -292,7 +293,14 @@ TEST(ImplicitModel, CmsrTableLookupUsesTheLargestKeyAtOrBelowTheScale) {
 
 TEST(Implicit, FastQueriesEqualTheReferenceInFloat) {
   // Per query, y in normalised units: the fast path reorders float sums (GEMMs, the split
-  // first layer), so equality is within 2e-5 + 1e-5 |y| (a grey level is 0.0078).
+  // first layer, FMA), so equality is within 2e-5 + 1e-5 |y| (a grey level is 0.0078).
+  // Both builds of the fast path: baseline and AVX2 + FMA (where the CPU has it).
+  for (auto isa : {cpu::ImplicitIsa::Baseline, cpu::ImplicitIsa::Avx2Fma}) {
+  const auto before = cpu::implicit_isa();
+  if (!cpu::set_implicit_isa(isa)) {
+    std::cout << "[ info ] no AVX2 + FMA on this CPU: only the baseline build tested\n";
+    continue;
+  }
   ThreadPool pool(2);
   cv::Mat img = photo(11, 7);
   ConstPlaneView in = cv_bridge::const_view(img);
@@ -326,6 +334,9 @@ TEST(Implicit, FastQueriesEqualTheReferenceInFloat) {
       for (int p = 0; p < in.width * in.height; p += 7)
         EXPECT_NEAR(mod[p], cpu::implicit_ref_mod(m, F.data(), in.width, in.height, p % in.width, p / in.width), 1e-5);
     }
+    EXPECT_STREQ(cpu::implicit_isa_name(*net), isa == cpu::ImplicitIsa::Baseline ? "baseline" : "avx2+fma");
+  }
+  cpu::set_implicit_isa(before);
   }
 }
 

@@ -58,6 +58,13 @@ struct ImplicitFastNetDeleter {
 };
 std::unique_ptr<ImplicitFastNet, ImplicitFastNetDeleter> make_implicit_fast_net(Method method,
                                                                                  const ImplicitModel& model);
+// The instruction set the fast path is built for (AVX2 + FMA when the CPU has them, unless
+// LERF_IMPLICIT_ISA=baseline); set_implicit_isa (tests) affects nets made afterwards and
+// returns false when the CPU lacks it.
+enum class ImplicitIsa { Baseline, Avx2Fma };
+ImplicitIsa implicit_isa();
+bool set_implicit_isa(ImplicitIsa isa);
+const char* implicit_isa_name(const ImplicitFastNet& net);
 void implicit_fast_analyse(const ImplicitFastNet& net, ConstPlaneView in, int channel, std::vector<float>& field,
                            std::vector<float>& mod, ThreadPool& pool);
 // y (normalised, base included) of n queries of one channel.
