@@ -79,6 +79,7 @@ void parse_cmsr(const nlohmann::json& c, ImplicitModel& m, const std::string& na
     if (it.key().empty() || end != it.key().c_str() + it.key().size() || !std::isfinite(t.scale) || !(t.scale > 1))
       throw Error(where + ": key is not a scale > 1");
     if (!it.value().is_array()) throw Error(where + ": must be a list of [decode_scale, threshold]");
+    if (it.value().size() > 16) throw Error(where + ": more than 16 decode scales");
     for (const auto& lv : it.value()) {
       if (!lv.is_array() || lv.size() != 2 || !lv[0].is_number() || !lv[1].is_number())
         throw Error(where + ": entry " + lv.dump() + " is not [decode_scale, threshold]");
