@@ -172,7 +172,17 @@ def main():
     ap.add_argument("--resume", default="")
     ap.add_argument("--no-val", action="store_true")
     ap.add_argument("--images", type=int, default=0, help="use only the first N training images (smoke)")
+    ap.add_argument("--export-ckpt", default="", help="only export this checkpoint's models to --out")
     args = ap.parse_args()
+    if args.export_ckpt:
+        st = torch.load(args.export_ckpt)
+        joint = Joint(st["arch"])
+        joint.load_state_dict(st["model"])
+        for m in it.METHODS:
+            it.export_model(joint.single(m, st["arch"]), os.path.join(args.out, m),
+                            {"training": f"checkpoint {args.export_ckpt} at iteration {st['iter']}"})
+        print(f"exported iteration {st['iter']} -> {args.out}")
+        return
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
