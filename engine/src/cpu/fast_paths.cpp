@@ -99,6 +99,7 @@ struct FastCpu::Band {
   std::vector<const float*> rows;
   std::vector<std::uint8_t> bytes;
   std::vector<std::uint32_t> words;
+  std::vector<std::int8_t> pair_ring;  // partial sums of the rotation-pair LUT stages
 };
 
 namespace {
@@ -125,11 +126,9 @@ FastCpu::FastCpu(const MethodSetup& setup) : setup_(setup) {
     for (int p = 0; p < kLutPatterns; ++p) {
       stage1_[p] = lut.stage1[p];
       stage1_[p].resize(stage1_[p].size() + 4, 0);
-      cells1_[p] = simd::lut_cells(lut.stage1[p].data(), 1);
       for (int d = 0; d < 2; ++d) {
         stage2_[p][d] = lut.stage2[p][d];
         stage2_[p][d].resize(stage2_[p][d].size() + 4, 0);
-        cells2_[p][d] = simd::lut_cells(lut.stage2[p][d].data(), lut.stage2_outputs);
       }
     }
   }
@@ -336,20 +335,22 @@ std::shared_ptr<const PlaneAnalysis> FastCpu::analyse_lerf(ConstPlaneView in, Th
 
 void FastCpu::lut_stage(ConstPlaneView in, int channel, LerfAnalysis& out, ThreadPool& pool) {
   const int w = in.width, h = in.height, ch = in.channels;
-  const std::size_t stride = round_up(w, simd::kMaxLanes) + 6 + simd::kMaxLanes;
-  const std::size_t plane_bytes = stride * (h + 6);
+  constexpr int kPad = simd::kLutPad;
+  const std::size_t stride = round_up(static_cast<std::size_t>(w) + 4 * kPad, 64);
+  const std::size_t plane_bytes = stride * (h + 2 * kPad);
   std::uint8_t* pin = ensure(padded_in_, plane_bytes, allocations_);
   std::uint8_t* pmid = ensure(padded_mid_, plane_bytes, allocations_);
-  // Edge padding by 3 (clamping, as the reference), and readable past the right edge.
+  auto origin = [&](std::uint8_t* base) { return base + kPad * stride + kPad; };  // pixel (0, 0)
+  // Edge padding by kPad (clamping, as the reference), and readable past the right edge.
   auto pad_rows = [&](std::uint8_t* base, auto&& interior_row) {
     for (int y = 0; y < h; ++y) {
-      std::uint8_t* r = base + (y + 3) * stride;
-      interior_row(y, r + 3);
-      std::fill(r, r + 3, r[3]);
-      std::fill(r + 3 + w, r + stride, r[3 + w - 1]);
+      std::uint8_t* r = base + (y + kPad) * stride;
+      interior_row(y, r + kPad);
+      std::fill(r, r + kPad, r[kPad]);
+      std::fill(r + kPad + w, r + stride, r[kPad + w - 1]);
     }
-    for (int y = 0; y < 3; ++y) std::memcpy(base + y * stride, base + 3 * stride, stride);
-    for (int y = h + 3; y < h + 6; ++y) std::memcpy(base + y * stride, base + (h + 2) * stride, stride);
+    for (int y = 0; y < kPad; ++y) std::memcpy(base + y * stride, base + kPad * stride, stride);
+    for (int y = h + kPad; y < h + 2 * kPad; ++y) std::memcpy(base + y * stride, base + (h + kPad - 1) * stride, stride);
   };
   pad_rows(pin, [&](int y, std::uint8_t* dst) {
     const std::uint8_t* src = in.row(y) + channel;
@@ -358,22 +359,35 @@ void FastCpu::lut_stage(ConstPlaneView in, int channel, LerfAnalysis& out, Threa
       for (int x = 0; x < w; ++x) dst[x] = src[x * ch];
   });
 
+  const int outputs = out.outputs;
+  // Rotation pairs where the target has them (AVX-512): tables built on first use.
+  const bool pairs = simd::lut_pairs_supported();
+  if (pairs && !pairs_ready_) {
+    ++allocations_;
+    const auto& lut = setup_.model->lut;
+    for (int p = 0; p < kLutPatterns; ++p) {
+      pairs1_[p] = simd::lut_pair_cells(lut.stage1[p].data(), 1);
+      for (int d = 0; d < 2; ++d) pairs2_[p][d] = simd::lut_pair_cells(lut.stage2[p][d].data(), outputs);
+    }
+    pairs_ready_ = true;
+  }
   const int nb = std::max(1, std::min(h, pool.size() * 4));
   auto& bs = bands(nb);
-  for (int b = 0; b < nb; ++b) ensure(bs[b].words, round_up(w, simd::kMaxLanes), allocations_);
-  const int outputs = out.outputs;
+  const std::size_t ring_bytes = 4 * simd::lut_pair_ring_row(w, 3) + 64;
+  for (int b = 0; b < nb; ++b) {
+    ensure(bs[b].words, static_cast<std::size_t>(w) + 4 * kPad, allocations_);
+    if (pairs) ensure(bs[b].pair_ring, ring_bytes, allocations_);
+  }
 
   auto args_for = [&](int stage) {
     simd::LutRowArgs args;
     args.width = w;
     args.outputs = stage == 1 ? 1 : outputs;
     args.stage = stage;
-    args.walk = simd::walk_table().data();
     for (int p = 0; p < kLutPatterns; ++p)
       for (int r = 0; r < 4; ++r) {
         const int t = p * 4 + r;
         args.luts[t] = stage == 1 ? stage1_[p].data() : stage2_[p][r & 1].data();
-        args.cells[t] = stage == 1 ? cells1_[p].data() : cells2_[p][r & 1].data();
         for (int k = 0; k < 4; ++k) {
           auto o = rotate_offset(kLutPatternOffsets[p][k], r);
           args.dy[t][k] = o[0];
@@ -382,52 +396,104 @@ void FastCpu::lut_stage(ConstPlaneView in, int channel, LerfAnalysis& out, Threa
       }
     return args;
   };
+  auto pair_args_for = [&](int stage, const std::uint8_t* plane) {
+    simd::LutPairArgs args;
+    args.plane = plane;
+    args.stride = static_cast<std::ptrdiff_t>(stride);
+    args.width = w;
+    args.outputs = stage == 1 ? 1 : outputs;
+    args.stage = stage;
+    args.walk = simd::walk_table().data();
+    for (int p = 0; p < kLutPatterns; ++p)
+      for (int r = 0; r < 2; ++r) {
+        const int j = 2 * p + r;
+        args.pairs[j] = stage == 1 ? pairs1_[p].data() : pairs2_[p][r].data();
+        for (int k = 0; k < 4; ++k) {
+          auto o = rotate_offset(kLutPatternOffsets[p][k], r);
+          args.dy[j][k] = o[0];
+          args.dx[j][k] = o[1];
+        }
+        auto d = rotate_offset(kLutPatternOffsets[p][3], r);
+        args.ddy[j] = d[0];
+        args.ddx[j] = d[1];
+      }
+    return args;
+  };
+  // Runs rows [y0, y1) of a stage, calling done(y, row_out) for each: the pair kernel (with 3
+  // rows before the band that only feed its ring) or the row kernel.
+  auto run_band = [&](int b, int stage, const std::uint8_t* plane, const simd::LutRowArgs& row_args,
+                      const simd::LutPairArgs& pair_args, auto&& out_row, auto&& done) {
+    const int y0 = h * b / nb, y1 = h * (b + 1) / nb;
+    if (pairs) {
+      simd::LutPairArgs args = pair_args;
+      args.y0 = y0;
+      auto* ring = reinterpret_cast<std::int8_t*>(round_up(reinterpret_cast<std::uintptr_t>(bs[b].pair_ring.data()), 64));
+      std::memset(ring, 0, 4 * simd::lut_pair_ring_row(w, pair_args.outputs));
+      args.ring = ring;
+      for (int y = y0 - 3; y < y1; ++y) {
+        if (y >= y0) out_row(y, args.out_bytes, args.out_words);
+        simd::lut_row_pairs(args, y);
+        if (y >= y0) done(y, args.out_bytes, args.out_words);
+      }
+      return;
+    }
+    simd::LutRowArgs args = row_args;
+    for (int y = y0; y < y1; ++y) {
+      for (int i = 0; i < 7; ++i) args.rows[i] = plane + static_cast<std::ptrdiff_t>(y + i - 3) * stride;
+      out_row(y, args.out_bytes, args.out_words);
+      simd::lut_row(args);
+      done(y, args.out_bytes, args.out_words);
+    }
+    (void)stage;
+  };
 
   // Stage 1: into the interior of the padded stage-1 plane, and the analysis' filtered plane.
-  const simd::LutRowArgs a1 = args_for(1);
-  PlaneView filtered = out.filtered.view();
-  pool.parallel_for(nb, [&](int b0, int b1) {
-    for (int b = b0; b < b1; ++b) {
-      simd::LutRowArgs args = a1;
-      for (int y = h * b / nb; y < h * (b + 1) / nb; ++y) {
-        for (int i = 0; i < 7; ++i) args.rows[i] = pin + (y + i) * stride + 3;
-        args.out_bytes = pmid + (y + 3) * stride + 3;  // overwrites only right padding
-        simd::lut_row(args);
-        std::uint8_t* f = filtered.row(y) + channel;
-        for (int x = 0; x < w; ++x) f[x * ch] = args.out_bytes[x];
-      }
-    }
-  });
+  {
+    const simd::LutRowArgs a1 = args_for(1);
+    const simd::LutPairArgs p1 = pair_args_for(1, origin(pin));
+    PlaneView filtered = out.filtered.view();
+    pool.parallel_for(nb, [&](int b0, int b1) {
+      for (int b = b0; b < b1; ++b)
+        run_band(
+            b, 1, origin(pin), a1, p1,
+            [&](int y, std::uint8_t*& bytes, std::uint32_t*&) { bytes = origin(pmid) + y * stride; },  // overwrites only padding
+            [&](int y, std::uint8_t* bytes, std::uint32_t*) {
+              std::uint8_t* f = filtered.row(y) + channel;
+              if (ch == 1) std::memcpy(f, bytes, w);
+              else
+                for (int x = 0; x < w; ++x) f[x * ch] = bytes[x];
+            });
+    });
+  }
   pad_rows(pmid, [](int, std::uint8_t*) {});
 
   // Stage 2: hyperparameters, packed with the stage-1 sample.
   const simd::LutRowArgs a2 = args_for(2);
+  const simd::LutPairArgs p2 = pair_args_for(2, origin(pmid));
   pool.parallel_for(nb, [&](int b0, int b1) {
-    for (int b = b0; b < b1; ++b) {
-      simd::LutRowArgs args = a2;
-      args.out_words = bs[b].words.data();
-      for (int y = h * b / nb; y < h * (b + 1) / nb; ++y) {
-        for (int i = 0; i < 7; ++i) args.rows[i] = pmid + (y + i) * stride + 3;
-        simd::lut_row(args);
-        std::uint32_t* packed = out.packed.data() + static_cast<std::size_t>(y) * w * ch + channel;
-        std::uint8_t* hyper = out.hyper.data() + static_cast<std::size_t>(y) * w * ch * outputs + channel * outputs;
-        if (ch == 1 && outputs == 3) {
-          std::memcpy(packed, args.out_words, w * sizeof(std::uint32_t));
-          for (int x = 0; x < w; ++x) {
-            const std::uint32_t word = args.out_words[x];
-            hyper[3 * x] = static_cast<std::uint8_t>(word);
-            hyper[3 * x + 1] = static_cast<std::uint8_t>(word >> 8);
-            hyper[3 * x + 2] = static_cast<std::uint8_t>(word >> 16);
-          }
-        } else {
-          for (int x = 0; x < w; ++x) {
-            const std::uint32_t word = args.out_words[x];
-            packed[x * ch] = word;
-            for (int k = 0; k < outputs; ++k) hyper[x * ch * outputs + k] = static_cast<std::uint8_t>(word >> (8 * k));
-          }
-        }
-      }
-    }
+    for (int b = b0; b < b1; ++b)
+      run_band(
+          b, 2, origin(pmid), a2, p2,
+          [&](int, std::uint8_t*&, std::uint32_t*& words) { words = bs[b].words.data() + kPad; },
+          [&](int y, std::uint8_t*, std::uint32_t* words) {
+            std::uint32_t* packed = out.packed.data() + static_cast<std::size_t>(y) * w * ch + channel;
+            std::uint8_t* hyper = out.hyper.data() + static_cast<std::size_t>(y) * w * ch * outputs + channel * outputs;
+            if (ch == 1 && outputs == 3) {
+              std::memcpy(packed, words, w * sizeof(std::uint32_t));
+              for (int x = 0; x < w; ++x) {
+                const std::uint32_t word = words[x];
+                hyper[3 * x] = static_cast<std::uint8_t>(word);
+                hyper[3 * x + 1] = static_cast<std::uint8_t>(word >> 8);
+                hyper[3 * x + 2] = static_cast<std::uint8_t>(word >> 16);
+              }
+            } else {
+              for (int x = 0; x < w; ++x) {
+                const std::uint32_t word = words[x];
+                packed[x * ch] = word;
+                for (int k = 0; k < outputs; ++k) hyper[x * ch * outputs + k] = static_cast<std::uint8_t>(word >> (8 * k));
+              }
+            }
+          });
   });
 }
 

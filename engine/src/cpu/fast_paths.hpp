@@ -48,8 +48,10 @@ class FastCpu {
   bool lut_ready_ = false;  // the LeRF tables below are built (lerf-g / lerf-l models)
   // LUT copies padded for 32-bit gathers: stage1_[p], stage2_[p][d].
   std::vector<std::int8_t> stage1_[kLutPatterns], stage2_[kLutPatterns][2];
-  // The tables per cell (simd::lut_cells): stage 1 per pattern, stage 2 per pattern and parity.
-  simd::Table cells1_[kLutPatterns], cells2_[kLutPatterns][2];
+  // Rotation-pair cells (simd::lut_pair_cells, AVX-512 targets, built on first use): stage 1
+  // per pattern, stage 2 per pattern and parity.
+  simd::Table pairs1_[kLutPatterns], pairs2_[kLutPatterns][2];
+  bool pairs_ready_ = false;
   std::vector<std::unique_ptr<ClassicalPlan>> classical_plans_;
   std::vector<std::unique_ptr<LerfPlan>> lerf_plans_;
   std::vector<std::shared_ptr<LerfAnalysis>> analyses_;

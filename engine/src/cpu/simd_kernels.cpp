@@ -334,6 +334,171 @@ void LutRowWalk(const LutRowArgs& args) {
 }
 #endif
 
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+// Rotation pairs (see LutPairArgs): per pixel Q of row y and pair j = (pattern, parity), one
+// walk load, one pair-cell load and one vpmaddubsw give rotation r at Q (A half, summed in
+// registers) and rotation r + 2 at Q + delta (B half, added to the ring row of that pixel).
+// A pixel's sums are final once its own row is done: B halves come from rows y - 3 .. y, and
+// within row y only from pixels to its left (delta (0, 3)). Integer sums in 16-bit pairs,
+// exact as in LutRowWalk (at most 24576 per pair, the same 12 look-ups).
+template <int kOutputs>
+void LutRowPairsT(const LutPairArgs& args, int y) {
+  const DF df;
+  const DI di;
+  const D8 d8;
+  constexpr int kEntry = kOutputs == 1 ? 16 : 64;  // ring bytes per pixel
+  const std::size_t ring_row = lut_pair_ring_row(args.width, kOutputs);
+  const bool emit = y >= args.y0;
+  std::int8_t* own = args.ring + static_cast<std::size_t>(y & 3) * ring_row + kLutPad * kEntry;
+  // Pairs in use: every pair on an output row; before the band only those whose B half lands
+  // in it.
+  int js[6], nj = 0;
+  std::int8_t* bdst[6];
+  const std::int8_t* cells[6];
+  for (int j = 0; j < 6; ++j) {
+    if (!emit && y + args.ddy[j] < args.y0) continue;
+    js[nj] = j;
+    cells[nj] = args.pairs[j];
+    bdst[nj] = args.ring + static_cast<std::size_t>((y + args.ddy[j]) & 3) * ring_row +
+               static_cast<std::ptrdiff_t>(args.ddx[j] + kLutPad) * kEntry;
+    ++nj;
+  }
+  if (nj == 0) return;
+  HWY_ALIGN std::uint64_t off[6][16];
+  const std::int8_t* walk = args.walk;
+  const __m512i lo_idx = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  const __m512i hi_idx = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
+  const auto mhi = hn::Set(di, 0xF0), mlo = hn::Set(di, 15);
+  const std::uint8_t* row = args.plane + static_cast<std::ptrdiff_t>(y) * args.stride;
+  // Q from x = -8 to past width + 3: every Q whose B half serves a pixel of the row.
+  for (int x = -8; x < args.width + 3; x += 16) {
+    const auto a = hn::PromoteTo(di, hn::LoadU(d8, row + x));
+    const auto ca = hn::ShiftLeft<12>(hn::And(a, mhi)), wa = hn::ShiftLeft<16>(hn::And(a, mlo));
+    for (int i = 0; i < nj; ++i) {
+      const int j = js[i];
+      auto load = [&](int k) {
+        const std::uint8_t* p = args.plane + static_cast<std::ptrdiff_t>(y + args.dy[j][k]) * args.stride + x + args.dx[j][k];
+        return hn::PromoteTo(di, hn::LoadU(d8, p));
+      };
+      const auto b = load(1), c = load(2), d = load(3);
+      auto cell = hn::Or(hn::Or(ca, hn::ShiftLeft<8>(hn::And(b, mhi))),
+                         hn::Or(hn::ShiftLeft<4>(hn::And(c, mhi)), hn::And(d, mhi)));
+      cell = kOutputs == 1 ? hn::ShiftLeft<1>(cell) : hn::ShiftLeft<3>(cell);  // 32- or 128-byte pair cells
+      const auto wo = hn::Or(hn::Or(wa, hn::ShiftLeft<12>(hn::And(b, mlo))),
+                             hn::Or(hn::ShiftLeft<8>(hn::And(c, mlo)), hn::ShiftLeft<4>(hn::And(d, mlo))));
+      _mm512_store_si512(off[i], _mm512_permutex2var_epi32(cell.raw, lo_idx, wo.raw));
+      _mm512_store_si512(off[i] + 8, _mm512_permutex2var_epi32(cell.raw, hi_idx, wo.raw));
+    }
+    hn::Vec<DI> sum[3] = {hn::Zero(di), hn::Zero(di), hn::Zero(di)};
+    if constexpr (kOutputs == 1) {
+      const __m128i ones = _mm_set1_epi16(1);
+      __m128i r[16];
+      for (int p = 0; p < 16; ++p) {
+        __m256i acc = _mm256_setzero_si256();
+        const std::ptrdiff_t px = static_cast<std::ptrdiff_t>(x + p) * kEntry;
+        for (int i = 0; i < nj; ++i) {
+          const std::uint64_t o = off[i][p];
+          const __m256i w = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(walk + (o >> 32))));
+          const __m256i m = _mm256_maddubs_epi16(w, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cells[i] + (o & 0xffffffffu))));
+          acc = _mm256_add_epi16(acc, m);
+          __m128i* dst = reinterpret_cast<__m128i*>(bdst[i] + px);
+          _mm_storeu_si128(dst, _mm_add_epi16(_mm_loadu_si128(dst), _mm256_extracti128_si256(m, 1)));
+        }
+        __m128i* mine = reinterpret_cast<__m128i*>(own + px);
+        const __m128i t = _mm_add_epi16(_mm256_castsi256_si128(acc), _mm_loadu_si128(mine));
+        _mm_storeu_si128(mine, _mm_setzero_si128());
+        r[p] = _mm_madd_epi16(t, ones);
+      }
+      if (!emit) continue;
+      __m512i R[4];
+      for (int g = 0; g < 4; ++g) {
+        R[g] = _mm512_castsi128_si512(r[g]);
+        R[g] = _mm512_inserti32x4(R[g], r[g + 4], 1);
+        R[g] = _mm512_inserti32x4(R[g], r[g + 8], 2);
+        R[g] = _mm512_inserti32x4(R[g], r[g + 12], 3);
+      }
+      const __m512i x01 = _mm512_add_epi32(_mm512_unpacklo_epi64(R[0], R[1]), _mm512_unpackhi_epi64(R[0], R[1]));
+      const __m512i x23 = _mm512_add_epi32(_mm512_unpacklo_epi64(R[2], R[3]), _mm512_unpackhi_epi64(R[2], R[3]));
+      const __m512 f01 = _mm512_castsi512_ps(x01), f23 = _mm512_castsi512_ps(x23);
+      sum[0] = hn::Vec<DI>{_mm512_add_epi32(_mm512_castps_si512(_mm512_shuffle_ps(f01, f23, 0x88)),
+                                            _mm512_castps_si512(_mm512_shuffle_ps(f01, f23, 0xDD)))};
+      if (args.stage == 1) {
+        auto v = hn::Div(hn::Mul(hn::ConvertTo(df, sum[0]), hn::Set(df, 0.0625f)), hn::Set(df, 3.0f));
+        hn::StoreU(hn::DemoteTo(d8, RoundClip(v)), d8, args.out_bytes + x);
+      } else {  // stage 2 of a 1-output model (lerf-l)
+        auto v = hn::Add(hn::Div(hn::Mul(hn::ConvertTo(df, sum[0]), hn::Set(df, 0.0625f)), hn::Set(df, 12.0f)),
+                         hn::Set(df, 127.0f));
+        const auto word = hn::Or(hn::ShiftLeft<24>(a), RoundClip(v));
+        hn::StoreU(hn::BitCast(hn::RebindToUnsigned<DI>(), word), hn::RebindToUnsigned<DI>(), args.out_words + x);
+      }
+    } else {
+      const __m512i ones = _mm512_set1_epi16(1);
+      __m512i G[4];
+      for (int g = 0; g < 4; ++g) {
+        __m512i r[4];
+        for (int q = 0; q < 4; ++q) {
+          const int p = 4 * g + q;
+          const std::ptrdiff_t px = static_cast<std::ptrdiff_t>(x + p) * kEntry;
+          __m512i acc = _mm512_setzero_si512();
+          for (int i = 0; i < nj; ++i) {
+            const std::uint64_t o = off[i][p];
+            const __m512i w = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(walk + (o >> 32))));
+            const std::int8_t* cl = cells[i] + (o & 0xffffffffu);
+                        if (emit) acc = _mm512_add_epi16(acc, _mm512_maddubs_epi16(w, _mm512_loadu_si512(cl)));
+            std::int8_t* dst = bdst[i] + px;
+            _mm512_storeu_si512(dst, _mm512_add_epi16(_mm512_loadu_si512(dst),
+                                                      _mm512_maddubs_epi16(w, _mm512_loadu_si512(cl + 64))));
+          }
+          std::int8_t* mine = own + px;
+          const __m512i t = _mm512_add_epi16(acc, _mm512_loadu_si512(mine));
+          _mm512_storeu_si512(mine, _mm512_setzero_si512());
+          r[q] = _mm512_madd_epi16(t, ones);
+        }
+        const __m512i x01 = _mm512_add_epi32(_mm512_unpacklo_epi64(r[0], r[1]), _mm512_unpackhi_epi64(r[0], r[1]));
+        const __m512i x23 = _mm512_add_epi32(_mm512_unpacklo_epi64(r[2], r[3]), _mm512_unpackhi_epi64(r[2], r[3]));
+        const __m512 f01 = _mm512_castsi512_ps(x01), f23 = _mm512_castsi512_ps(x23);
+        G[g] = _mm512_add_epi32(_mm512_castps_si512(_mm512_shuffle_ps(f01, f23, 0x88)),
+                                _mm512_castps_si512(_mm512_shuffle_ps(f01, f23, 0xDD)));
+      }
+      if (!emit) continue;
+      const __m512i t0 = _mm512_shuffle_i32x4(G[0], G[1], 0x44), t1 = _mm512_shuffle_i32x4(G[2], G[3], 0x44);
+      const __m512i t2 = _mm512_shuffle_i32x4(G[0], G[1], 0xEE), t3 = _mm512_shuffle_i32x4(G[2], G[3], 0xEE);
+      sum[0] = hn::Vec<DI>{_mm512_shuffle_i32x4(t0, t1, 0x88)};
+      sum[1] = hn::Vec<DI>{_mm512_shuffle_i32x4(t0, t1, 0xDD)};
+      sum[2] = hn::Vec<DI>{_mm512_shuffle_i32x4(t2, t3, 0x88)};
+      auto word = hn::ShiftLeft<24>(a);
+      for (int k = 0; k < 3; ++k) {
+        auto v = hn::Add(hn::Div(hn::Mul(hn::ConvertTo(df, sum[k]), hn::Set(df, 0.0625f)), hn::Set(df, 12.0f)),
+                         hn::Set(df, 127.0f));
+        auto h = RoundClip(v);
+        word = hn::Or(word, k == 0 ? h : (k == 1 ? hn::ShiftLeft<8>(h) : hn::ShiftLeft<16>(h)));
+      }
+      hn::StoreU(hn::BitCast(hn::RebindToUnsigned<DI>(), word), hn::RebindToUnsigned<DI>(), args.out_words + x);
+    }
+  }
+}
+#endif
+
+bool LutRowPairs(const LutPairArgs& args, int y) {
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+  if (args.outputs == 3) LutRowPairsT<3>(args, y);
+  else if (args.outputs == 1) LutRowPairsT<1>(args, y);
+  else return false;
+  return true;
+#else
+  (void)args, (void)y;
+  return false;
+#endif
+}
+
+bool LutPairsSupported() {
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+  return true;
+#else
+  return false;
+#endif
+}
+
 template <int kOutputs>
 void LutRowT(const LutRowArgs& args) {
   const DF df;
@@ -571,6 +736,8 @@ HWY_EXPORT(HorizontalPass);
 HWY_EXPORT(VerticalPass);
 HWY_EXPORT(NearestRow);
 HWY_EXPORT(LutRow);
+HWY_EXPORT(LutRowPairs);
+HWY_EXPORT(LutPairsSupported);
 HWY_EXPORT(LerfRow);
 HWY_EXPORT(LanesF32);
 
@@ -589,6 +756,29 @@ void nearest_row(const std::uint8_t* in, const std::int32_t* off, const std::int
   HWY_DYNAMIC_DISPATCH(NearestRow)(in, off, base, local, n, out, tail);
 }
 void lut_row(const LutRowArgs& args) { HWY_DYNAMIC_DISPATCH(LutRow)(args); }
+bool lut_row_pairs(const LutPairArgs& args, int y) { return HWY_DYNAMIC_DISPATCH(LutRowPairs)(args, y); }
+bool lut_pairs_supported() { return HWY_DYNAMIC_DISPATCH(LutPairsSupported)(); }
+std::size_t lut_pair_ring_row(int width, int outputs) {
+  return static_cast<std::size_t>(width + 3 * kLutPad + 16) * (outputs == 1 ? 16 : 64);
+}
+Table lut_pair_cells(const std::int8_t* lut, int outputs) {
+  // T at byte 16 o + corner, the transposed T'(a, b, c, d) = T(d, c, b, a) at half + 16 o + corner.
+  const std::size_t cell_bytes = outputs == 1 ? 32 : 128, half = cell_bytes / 2;
+  Table cells(cell_bytes * 65536);
+  for (int cell = 0; cell < 65536; ++cell) {
+    const int A = cell >> 12, B = (cell >> 8) & 15, C = (cell >> 4) & 15, D = cell & 15;
+    for (int corner = 0; corner < 16; ++corner) {
+      const int i = corner >> 3, j = (corner >> 2) & 1, k = (corner >> 1) & 1, l = corner & 1;
+      const std::int8_t* t = lut + static_cast<std::size_t>((A + i) * 4913 + (B + j) * 289 + (C + k) * 17 + D + l) * outputs;
+      const std::int8_t* tr = lut + static_cast<std::size_t>((D + l) * 4913 + (C + k) * 289 + (B + j) * 17 + A + i) * outputs;
+      for (int o = 0; o < outputs; ++o) {
+        cells.data()[cell_bytes * cell + 16 * o + corner] = t[o];
+        cells.data()[cell_bytes * cell + half + 16 * o + corner] = tr[o];
+      }
+    }
+  }
+  return cells;
+}
 std::vector<std::int8_t> lut_cells(const std::int8_t* lut) {
   std::vector<std::int8_t> cells(16 * 16 * 16 * 16 * 16);
   for (int a = 0; a < 16; ++a)

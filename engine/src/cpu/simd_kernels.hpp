@@ -83,6 +83,40 @@ Table lut_cells(const std::int8_t* lut, int outputs);
 // (built once per process, 1 MiB).
 const Table& walk_table();
 
+// Rotation pairs (AVX-512 targets). Rotation r + 2 of a pattern at pixel P reads the samples
+// of rotation r at Q = P - delta in reverse order (delta: the rotated offset of the pattern's
+// last sample), and the same table (stage 1: one per pattern; stage 2: rotations 0/2 and 1/3
+// share one). The simplex walk of a reversed sample order has the same non-zero vertex weights
+// (ties only reorder zero-weight vertices), so the look-up of rotation r + 2 at P is the
+// interpolation at Q of the transposed table T'(a, b, c, d) = T(d, c, b, a). A pair cell holds a
+// cell of T and the same cell of T': one walk load and one cell load serve both look-ups. The
+// sums are integers, so adding the shifted half later (a ring of 4 rows of partial sums) leaves
+// the result bit-exact with the reference.
+inline constexpr int kLutPad = 16;  // padding (rows and columns) of the planes lut_row_pairs reads
+struct LutPairArgs {
+  const std::uint8_t* plane = nullptr;  // edge-padded plane at (0, 0): rows [-kLutPad, height + kLutPad),
+  std::ptrdiff_t stride = 0;            // columns [-kLutPad, width + 3 * kLutPad) readable
+  int width = 0;
+  int outputs = 1;
+  int stage = 1;                        // 1: out_bytes; 2: out_words
+  int y0 = 0;                           // the band's first row: rows y < y0 only feed the ring
+  const std::int8_t* pairs[6] = {};     // lut_pair_cells(table of pattern p, parity r) at 2 p + r
+  const std::int8_t* walk = nullptr;    // walk_table()
+  int dy[6][4], dx[6][4];               // sample offsets of rotation r of pattern p
+  int ddy[6], ddx[6];                   // delta of (p, r): the B half belongs to Q + delta
+  std::int8_t* ring = nullptr;          // 4 rows of lut_pair_ring_row(width, outputs) bytes, zero at y0 - 3
+  std::uint8_t* out_bytes = nullptr;    // stage 1: row y at x = 0, writable [-kLutPad, width + 2 * kLutPad)
+  std::uint32_t* out_words = nullptr;   // stage 2: likewise (hyper bytes, centre sample in byte 3)
+};
+// Adds row y's look-ups (Q in row y) to the ring; for y >= y0 also writes row y's outputs. A band
+// [y0, y1) calls it for y = y0 - 3 .. y1 - 1 in order. False: this target has no pair kernel.
+bool lut_row_pairs(const LutPairArgs& args, int y);
+bool lut_pairs_supported();
+std::size_t lut_pair_ring_row(int width, int outputs);
+// Pair cells: outputs 1: 32 bytes per cell, T's 16 corners then T''s; outputs 3: 128 bytes,
+// T's outputs at 16 o + corner, T''s at 64 + 16 o + corner (bytes 48..63, 112..127 zero).
+Table lut_pair_cells(const std::int8_t* lut, int outputs);
+
 // One output row of LeRF (separable map) for one channel.
 struct LerfRowArgs {
   bool gaussian = true;
@@ -102,7 +136,6 @@ struct LerfRowArgs {
   std::uint8_t* out = nullptr;         // width rounded up to kMaxLanes
 };
 void lerf_row(const LerfRowArgs& args);
-
 int lanes_f32();
 // Targets compiled in and supported by this CPU (best first), for tests and the bench.
 std::vector<std::pair<std::int64_t, std::string>> available_targets();
