@@ -573,11 +573,13 @@ TEST(LerfScale, MethodChangeWhilePlayingTakesEffectAtTheNextFrame) {
     EXPECT_EQ(planes_of(out, result)[0], engine_plane(step.engine_method, in_planes[0], out_w, out_h, map));
     gst_buffer_unref(result);
   }
-  // A method that is not implemented yet: an element error, not a crash.
+  // A learned method whose model cannot be found: an element error naming it, not a crash.
   gst_util_set_object_arg(G_OBJECT(scale), "method", "liif");
+  g_object_set(scale, "model-dir", "/nonexistent/lerf-models", nullptr);
   EXPECT_EQ(gst_harness_push(h, gst_buffer_copy(input)), GST_FLOW_ERROR);
   std::string error = bus_error(bus);
-  EXPECT_NE(error.find("liif is not implemented yet"), std::string::npos) << error;
+  EXPECT_NE(error.find("no model for liif"), std::string::npos) << error;
+  g_object_set(scale, "model-dir", "", nullptr);
   // A Vulkan device that does not exist: also an element error.
   gst_util_set_object_arg(G_OBJECT(scale), "method", "bilinear");
   gst_util_set_object_arg(G_OBJECT(scale), "backend", "vulkan");
