@@ -100,6 +100,7 @@ struct FastCpu::Band {
   std::vector<std::uint8_t> bytes;
   std::vector<std::uint32_t> words;
   std::vector<std::int8_t> pair_ring;  // partial sums of the rotation-pair LUT stages
+  std::vector<float> decoded;          // LeRF-G: kDecodedRows decoded input rows (simd::lerf_decode_row)
 };
 
 namespace {
@@ -480,12 +481,7 @@ void FastCpu::lut_stage(ConstPlaneView in, int channel, LerfAnalysis& out, Threa
             std::uint8_t* hyper = out.hyper.data() + static_cast<std::size_t>(y) * w * ch * outputs + channel * outputs;
             if (ch == 1 && outputs == 3) {
               std::memcpy(packed, words, w * sizeof(std::uint32_t));
-              for (int x = 0; x < w; ++x) {
-                const std::uint32_t word = words[x];
-                hyper[3 * x] = static_cast<std::uint8_t>(word);
-                hyper[3 * x + 1] = static_cast<std::uint8_t>(word >> 8);
-                hyper[3 * x + 2] = static_cast<std::uint8_t>(word >> 16);
-              }
+              simd::unpack_hyper3(words, w, hyper);
             } else {
               for (int x = 0; x < w; ++x) {
                 const std::uint32_t word = words[x];
@@ -572,8 +568,27 @@ void FastCpu::render_lerf(bool gaussian, const LerfAnalysis& an, const PlaneJob&
   }
   const int ch = p.ch, w = p.in_w;
   const bool constant = job.border == Border::Constant;
+  // LeRF-G upscaling of a 1-channel plane: each input row decoded once per band (at 2x it
+  // serves 4 output rows, each of its pixels 16 outputs), kept in a ring of decoded rows.
+  constexpr int kDecodedRows = 4;
+  const bool decode = gaussian && p.nx == 2 && p.ny == 2 && ch == 1;
+  const std::size_t dstride = round_up(static_cast<std::size_t>(w), simd::kMaxLanes) + 4 * simd::kMaxLanes;
+  if (decode)
+    for (int b = 0; b < nb; ++b) ensure(bs[b].decoded, kDecodedRows * 4 * dstride, allocations_);
   pool.parallel_for(nb, [&](int b0, int b1) {
     for (int b = b0; b < b1; ++b) {
+      int tags[kDecodedRows];
+      std::fill(tags, tags + kDecodedRows, -1);
+      auto decoded_row = [&](int r) {
+        const int slot = r % kDecodedRows;
+        float* d = bs[b].decoded.data() + slot * 4 * dstride;
+        if (tags[slot] != r) {
+          simd::lerf_decode_row(an.packed.data() + static_cast<std::size_t>(r) * w,
+                                static_cast<int>(round_up(w, simd::kMaxLanes)), d, dstride);
+          tags[slot] = r;
+        }
+        return d;
+      };
       simd::LerfRowArgs args;
       args.gaussian = gaussian;
       args.width = p.out_w;
@@ -593,6 +608,11 @@ void FastCpu::render_lerf(bool gaussian, const LerfAnalysis& an, const PlaneJob&
           for (int a = 0; a < p.ny; ++a) {
             args.rows[a] = an.packed.data() + static_cast<std::size_t>(p.ty.index[t + a]) * w * ch + c;
             args.dr[a] = p.ty.value[t + a];
+          }
+          if (decode) {
+            args.decoded[0] = decoded_row(p.ty.index[t]);
+            args.decoded[1] = decoded_row(p.ty.index[t + 1]);
+            args.decoded_stride = dstride;
           }
           simd::lerf_row(args);
           if (ch == 1) std::memcpy(dst, args.out, p.out_w);

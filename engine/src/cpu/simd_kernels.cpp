@@ -716,10 +716,110 @@ void LerfRowG4(const LerfRowArgs& args) {
   }
 }
 
+// The decode of LerfRowG4, once per input word: sample, 2 rho, sx, sy.
+void LerfDecodeRow(const std::uint32_t* HWY_RESTRICT words, int n, float* HWY_RESTRICT out, std::size_t stride) {
+  const DF df;
+  const DI di;
+  const int N = static_cast<int>(hn::Lanes(df));
+  const auto m255 = hn::Set(di, 255);
+  const auto k2 = hn::Set(df, 2.0f / 255.0f), k10 = hn::Set(df, 10.0f / 255.0f), one = hn::Set(df, 1.0f);
+  const auto two = hn::Set(df, 2.0f);
+  for (int x = 0; x < n; x += N) {
+    const auto g = hn::BitCast(di, hn::LoadU(hn::RebindToUnsigned<DI>(), words + x));
+    hn::StoreU(hn::ConvertTo(df, hn::BitCast(di, hn::ShiftRight<24>(hn::BitCast(hn::RebindToUnsigned<DI>(), g)))), df,
+               out + x);
+    const auto rho = hn::Sub(hn::Mul(hn::ConvertTo(df, hn::And(g, m255)), k2), one);
+    hn::StoreU(hn::Mul(two, rho), df, out + stride + x);
+    hn::StoreU(hn::Mul(hn::ConvertTo(df, hn::And(hn::ShiftRight<8>(g), m255)), k10), df, out + 2 * stride + x);
+    hn::StoreU(hn::Mul(hn::ConvertTo(df, hn::And(hn::ShiftRight<16>(g), m255)), k10), df, out + 3 * stride + x);
+  }
+}
+
+HWY_INLINE hn::Vec<DF> Permute2F(hn::Vec<DF> w0, hn::Vec<DF> w1, hn::Vec<DI> idx) {
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+  return hn::Vec<DF>{_mm512_permutex2var_ps(w0.raw, idx.raw, w1.raw)};
+#else
+  const DF df;
+  const DI di;
+  const int N = static_cast<int>(hn::Lanes(di));
+  const auto sel = hn::IndicesFromVec(df, hn::And(idx, hn::Set(di, N - 1)));
+  return hn::IfThenElse(hn::RebindMask(df, hn::Lt(idx, hn::Set(di, N))), hn::TableLookupLanes(w0, sel),
+                        hn::TableLookupLanes(w1, sel));
+#endif
+}
+
+// LerfRowG4 on decoded rows (LerfRowArgs::decoded): the same q, exp and sums.
+void LerfRowG4Decoded(const LerfRowArgs& args) {
+  const DF df;
+  const DI di;
+  const int N = static_cast<int>(hn::Lanes(df));
+  const std::size_t ds = args.decoded_stride;
+  const auto half = hn::Set(df, 0.5f);
+  for (int x = 0, blk = 0; x < args.width; x += N, ++blk) {
+    auto qmin = hn::Set(df, 3.4e38f);
+    hn::Vec<DF> q[4], smp[4];
+    const int base = args.xbase ? args.xbase[blk] : -1;
+    for (int a = 0; a < 2; ++a) {
+      const float* row = args.decoded[a];
+      const auto dr = hn::Set(df, args.dr[a]);
+      hn::Vec<DF> w0[4], w1[4];
+      if (base >= 0)
+        for (int k = 0; k < 4; ++k) {
+          w0[k] = hn::LoadU(df, row + k * ds + base);
+          w1[k] = hn::LoadU(df, row + k * ds + base + N);
+        }
+      for (int b = 0; b < 2; ++b) {
+        const int j = 2 * a + b;
+        const std::size_t t = b * args.table_stride + x;
+        hn::Vec<DF> v[4];
+        if (base >= 0) {
+          const auto idx = hn::LoadU(di, args.xlocal + t);
+          for (int k = 0; k < 4; ++k) v[k] = Permute2F(w0[k], w1[k], idx);
+        } else {
+          const auto idx = hn::LoadU(di, args.xoff + t);
+          for (int k = 0; k < 4; ++k) v[k] = hn::GatherIndex(df, row + k * ds, idx);
+        }
+        auto dc = hn::LoadU(df, args.dc + t);
+        smp[j] = v[0];
+        auto av = hn::Mul(v[2], dr), bv = hn::Mul(v[3], dc);
+        q[j] = hn::Mul(half, hn::Add(hn::Sub(hn::Mul(av, av), hn::Mul(hn::Mul(v[1], av), bv)), hn::Mul(bv, bv)));
+        qmin = hn::Min(qmin, q[j]);
+      }
+    }
+    auto wsum = hn::Zero(df), acc = hn::Zero(df);
+    for (int i = 0; i < 4; ++i) {
+      auto w = ExpNonPositive(hn::Sub(qmin, q[i]));
+      wsum = hn::Add(wsum, w);
+      acc = hn::Add(acc, hn::Mul(w, smp[i]));
+    }
+    StoreBytes(hn::Div(acc, wsum), args.out + x);
+  }
+}
+
 void LerfRow(const LerfRowArgs& args) {
-  if (args.gaussian && args.nx == 2 && args.ny == 2) LerfRowG4(args);
+  if (args.gaussian && args.nx == 2 && args.ny == 2 && args.decoded[0]) LerfRowG4Decoded(args);
+  else if (args.gaussian && args.nx == 2 && args.ny == 2) LerfRowG4(args);
   else if (args.gaussian) LerfRowT<true>(args);
   else LerfRowT<false>(args);
+}
+
+void UnpackHyper3(const std::uint32_t* HWY_RESTRICT words, int n, std::uint8_t* HWY_RESTRICT hyper) {
+  int x = 0;
+#if HWY_TARGET != HWY_SCALAR
+  const hn::ScalableTag<std::uint8_t> d8;
+  const int N = static_cast<int>(hn::Lanes(d8));  // words per step
+  const auto* bytes = reinterpret_cast<const std::uint8_t*>(words);
+  for (; x + N <= n; x += N) {
+    hn::Vec<decltype(d8)> b0, b1, b2, b3;
+    hn::LoadInterleaved4(d8, bytes + 4 * x, b0, b1, b2, b3);
+    hn::StoreInterleaved3(b0, b1, b2, d8, hyper + 3 * x);
+  }
+#endif
+  for (; x < n; ++x) {
+    hyper[3 * x] = static_cast<std::uint8_t>(words[x]);
+    hyper[3 * x + 1] = static_cast<std::uint8_t>(words[x] >> 8);
+    hyper[3 * x + 2] = static_cast<std::uint8_t>(words[x] >> 16);
+  }
 }
 
 int LanesF32() { return static_cast<int>(hn::Lanes(DF())); }
@@ -739,7 +839,9 @@ HWY_EXPORT(LutRow);
 HWY_EXPORT(LutRowPairs);
 HWY_EXPORT(LutPairsSupported);
 HWY_EXPORT(LerfRow);
+HWY_EXPORT(LerfDecodeRow);
 HWY_EXPORT(LanesF32);
+HWY_EXPORT(UnpackHyper3);
 
 void u8_to_f32(const std::uint8_t* in, int n, float* out) { HWY_DYNAMIC_DISPATCH(U8ToF32)(in, n, out); }
 void horizontal_pass(const float* in, const std::int32_t* off, const std::int32_t* base, const std::int32_t* local,
@@ -844,7 +946,13 @@ const Table& walk_table() {
   return table;
 }
 void lerf_row(const LerfRowArgs& args) { HWY_DYNAMIC_DISPATCH(LerfRow)(args); }
+void lerf_decode_row(const std::uint32_t* words, int n, float* out, std::size_t stride) {
+  HWY_DYNAMIC_DISPATCH(LerfDecodeRow)(words, n, out, stride);
+}
 int lanes_f32() { return HWY_DYNAMIC_DISPATCH(LanesF32)(); }
+void unpack_hyper3(const std::uint32_t* words, int n, std::uint8_t* hyper) {
+  HWY_DYNAMIC_DISPATCH(UnpackHyper3)(words, n, hyper);
+}
 
 std::vector<std::pair<std::int64_t, std::string>> available_targets() {
   std::vector<std::pair<std::int64_t, std::string>> r;

@@ -134,8 +134,20 @@ struct LerfRowArgs {
   const std::int32_t* xlocal = nullptr;
   float* scratch = nullptr;            // 2 * nx * ny * kMaxLanes floats
   std::uint8_t* out = nullptr;         // width rounded up to kMaxLanes
+  // Optional, LeRF-G with 2 x 2 neighbours: the 2 rows already decoded by lerf_decode_row
+  // (then `rows` is not read). Same values, same operations after the decode: same output.
+  const float* decoded[2] = {nullptr, nullptr};
+  std::size_t decoded_stride = 0;      // floats between the 4 arrays of a decoded row
 };
 void lerf_row(const LerfRowArgs& args);
+// LeRF-G's per-neighbour decode of n packed words (n a multiple of kMaxLanes; channel applied,
+// consecutive words), done once per input row instead of once per output that reads it:
+// out[0 .. n) sample, out[stride ..) 2 rho, out[2 stride ..) sigma_x, out[3 stride ..) sigma_y.
+void lerf_decode_row(const std::uint32_t* words, int n, float* out, std::size_t stride);
+
+// hyper[3 x + k] = byte k of words[x], k < 3, for x in [0, n).
+void unpack_hyper3(const std::uint32_t* words, int n, std::uint8_t* hyper);
+
 int lanes_f32();
 // Targets compiled in and supported by this CPU (best first), for tests and the bench.
 std::vector<std::pair<std::int64_t, std::string>> available_targets();
