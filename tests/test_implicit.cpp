@@ -10,6 +10,9 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <sys/wait.h>
+#include <tuple>
+#include <opencv2/imgcodecs.hpp>
 
 #include "cpu/fast_paths.hpp"
 #include "cpu/implicit_cpu.hpp"
@@ -559,4 +562,45 @@ TEST(Implicit, WithoutVulkanCodeVulkanIsAClearErrorAndAutoUsesTheCpu) {
   }
   const ImplicitCost c = implicit_cost(Method::Liif, model->implicit);
   EXPECT_GT(c.decoder_per_output, c.decoder_per_output_fast);
+}
+
+// ---- the command-line tool -----------------------------------------------------------------
+
+TEST(ImplicitCli, ResizeWarpAndStatsWithARandomModel) {
+  const char* cli = std::getenv("LERF_CLI");
+  if (!cli) GTEST_SKIP() << "LERF_CLI not set (run through meson test)";
+  auto model = random_model(Method::Lmf, 12);
+  // a table for x4 that skips everything: --stats must report the saving, --no-cmsr none
+  nlohmann::json j = model_json(Method::Lmf, small_arch());
+  j["cmsr"]["tables"] = {{"4", {{2, 1e30}}}};
+  std::ofstream(model->directory / "model.json") << j.dump();
+  fs::path in = tmp_dir("cli") / "in.png", out = tmp_dir("cli") / "out.png";
+  cv::imwrite(in.string(), photo(20, 15, 3));
+  auto run = [&](const std::string& args) {
+    std::string cmd = std::string(cli) + " " + args + " 2>&1";
+    std::string text;
+    FILE* p = popen(cmd.c_str(), "r");
+    char buf[4096];
+    while (p && std::fgets(buf, sizeof buf, p)) text += buf;
+    const int st = p ? pclose(p) : -1;
+    return std::make_pair(WIFEXITED(st) ? WEXITSTATUS(st) : -1, text);
+  };
+  const std::string common = " --method lmf --model-dir " + model->directory.string() + " --threads 1 --stats";
+  auto [rc, text] = run("resize " + in.string() + " " + out.string() + " --scale 4" + common);
+  ASSERT_EQ(rc, 0) << text;
+  EXPECT_NE(text.find("cmsr on"), std::string::npos) << text;
+  EXPECT_NE(text.find("0 rendered at full scale"), std::string::npos) << text;
+  EXPECT_EQ(cv::imread(out.string()).cols, 80);
+  std::tie(rc, text) = run("resize " + in.string() + " " + out.string() + " --scale 4 --no-cmsr" + common);
+  ASSERT_EQ(rc, 0) << text;
+  EXPECT_NE(text.find("cmsr off"), std::string::npos) << text;
+  EXPECT_NE(text.find("render work saved 0.0%"), std::string::npos) << text;
+  std::tie(rc, text) = run("warp " + in.string() + " " + out.string() + " --matrix 1.2,0.1,0,0,1.1,0,0,0,1" + common);
+  ASSERT_EQ(rc, 0) << text;
+  EXPECT_NE(text.find("MAC/output px"), std::string::npos) << text;
+  // a damaged model: a clear error, exit 1
+  fs::resize_file(model->directory / "model.safetensors", 100);
+  std::tie(rc, text) = run("resize " + in.string() + " " + out.string() + " --scale 2" + common);
+  EXPECT_EQ(rc, 1) << text;
+  EXPECT_NE(text.find("model.safetensors"), std::string::npos) << text;
 }
