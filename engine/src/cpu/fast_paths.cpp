@@ -361,7 +361,7 @@ void FastCpu::lut_stage(ConstPlaneView in, int channel, LerfAnalysis& out, Threa
   });
 
   const int outputs = out.outputs;
-  // Rotation pairs where the target has them (AVX-512): tables built on first use.
+  // Rotation pairs where the target has them (AVX-512, AVX2): tables built on first use.
   const bool pairs = simd::lut_pairs_supported();
   if (pairs && !pairs_ready_) {
     ++allocations_;

@@ -48,7 +48,7 @@ class FastCpu {
   bool lut_ready_ = false;  // the LeRF tables below are built (lerf-g / lerf-l models)
   // LUT copies padded for 32-bit gathers: stage1_[p], stage2_[p][d].
   std::vector<std::int8_t> stage1_[kLutPatterns], stage2_[kLutPatterns][2];
-  // Rotation-pair cells (simd::lut_pair_cells, AVX-512 targets, built on first use): stage 1
+  // Rotation-pair cells (simd::lut_pair_cells, AVX-512 / AVX2 targets, built on first use): stage 1
   // per pattern, stage 2 per pattern and parity.
   simd::Table pairs1_[kLutPatterns], pairs2_[kLutPatterns][2];
   bool pairs_ready_ = false;

@@ -479,10 +479,143 @@ void LutRowPairsT(const LutPairArgs& args, int y) {
 }
 #endif
 
+#if HWY_TARGET == HWY_AVX2
+// The rotation-pair kernel with 256-bit vectors (8 pixels per block): the same look-ups and
+// integer sums as the AVX-512 one, offsets in two arrays, horizontal sums by hadd.
+HWY_INLINE __m128i SumFour(__m128i r0, __m128i r1, __m128i r2, __m128i r3) {
+  return _mm_hadd_epi32(_mm_hadd_epi32(r0, r1), _mm_hadd_epi32(r2, r3));  // dword q = sum of r_q
+}
+template <int kOutputs>
+void LutRowPairs2(const LutPairArgs& args, int y) {
+  const DF df;
+  const DI di;
+  const D8 d8;
+  constexpr int kEntry = kOutputs == 1 ? 16 : 64;
+  const std::size_t ring_row = lut_pair_ring_row(args.width, kOutputs);
+  const bool emit = y >= args.y0;
+  std::int8_t* own = args.ring + static_cast<std::size_t>(y & 3) * ring_row + kLutPad * kEntry;
+  int js[6], nj = 0;
+  std::int8_t* bdst[6];
+  const std::int8_t* cells[6];
+  for (int j = 0; j < 6; ++j) {
+    if (!emit && y + args.ddy[j] < args.y0) continue;
+    js[nj] = j;
+    cells[nj] = args.pairs[j];
+    bdst[nj] = args.ring + static_cast<std::size_t>((y + args.ddy[j]) & 3) * ring_row +
+               static_cast<std::ptrdiff_t>(args.ddx[j] + kLutPad) * kEntry;
+    ++nj;
+  }
+  if (nj == 0) return;
+  HWY_ALIGN std::int32_t coff[6][8], woff[6][8];
+  const std::int8_t* walk = args.walk;
+  const auto mhi = hn::Set(di, 0xF0), mlo = hn::Set(di, 15);
+  const std::uint8_t* row = args.plane + static_cast<std::ptrdiff_t>(y) * args.stride;
+  const __m128i ones = _mm_set1_epi16(1);
+  for (int x = -8; x < args.width + 3; x += 8) {
+    const auto a = hn::PromoteTo(di, hn::LoadU(d8, row + x));
+    const auto ca = hn::ShiftLeft<12>(hn::And(a, mhi)), wa = hn::ShiftLeft<16>(hn::And(a, mlo));
+    for (int i = 0; i < nj; ++i) {
+      const int j = js[i];
+      auto load = [&](int k) {
+        const std::uint8_t* p = args.plane + static_cast<std::ptrdiff_t>(y + args.dy[j][k]) * args.stride + x + args.dx[j][k];
+        return hn::PromoteTo(di, hn::LoadU(d8, p));
+      };
+      const auto b = load(1), c = load(2), d = load(3);
+      auto cell = hn::Or(hn::Or(ca, hn::ShiftLeft<8>(hn::And(b, mhi))),
+                         hn::Or(hn::ShiftLeft<4>(hn::And(c, mhi)), hn::And(d, mhi)));
+      cell = kOutputs == 1 ? hn::ShiftLeft<1>(cell) : hn::ShiftLeft<3>(cell);
+      const auto wo = hn::Or(hn::Or(wa, hn::ShiftLeft<12>(hn::And(b, mlo))),
+                             hn::Or(hn::ShiftLeft<8>(hn::And(c, mlo)), hn::ShiftLeft<4>(hn::And(d, mlo))));
+      hn::Store(cell, di, coff[i]);
+      hn::Store(wo, di, woff[i]);
+    }
+    hn::Vec<DI> sum[3] = {hn::Zero(di), hn::Zero(di), hn::Zero(di)};
+    if constexpr (kOutputs == 1) {
+      __m128i r[8];
+      for (int p = 0; p < 8; ++p) {
+        __m256i acc = _mm256_setzero_si256();
+        const std::ptrdiff_t px = static_cast<std::ptrdiff_t>(x + p) * kEntry;
+        for (int i = 0; i < nj; ++i) {
+          const __m256i w = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(walk + woff[i][p])));
+          const __m256i m = _mm256_maddubs_epi16(w, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cells[i] + coff[i][p])));
+          acc = _mm256_add_epi16(acc, m);
+          __m128i* dst = reinterpret_cast<__m128i*>(bdst[i] + px);
+          _mm_storeu_si128(dst, _mm_add_epi16(_mm_loadu_si128(dst), _mm256_extracti128_si256(m, 1)));
+        }
+        __m128i* mine = reinterpret_cast<__m128i*>(own + px);
+        const __m128i t = _mm_add_epi16(_mm256_castsi256_si128(acc), _mm_loadu_si128(mine));
+        _mm_storeu_si128(mine, _mm_setzero_si128());
+        r[p] = _mm_madd_epi16(t, ones);
+      }
+      if (!emit) continue;
+      sum[0] = hn::Vec<DI>{_mm256_set_m128i(SumFour(r[4], r[5], r[6], r[7]), SumFour(r[0], r[1], r[2], r[3]))};
+      if (args.stage == 1) {
+        auto v = hn::Div(hn::Mul(hn::ConvertTo(df, sum[0]), hn::Set(df, 0.0625f)), hn::Set(df, 3.0f));
+        hn::StoreU(hn::DemoteTo(d8, RoundClip(v)), d8, args.out_bytes + x);
+      } else {
+        auto v = hn::Add(hn::Div(hn::Mul(hn::ConvertTo(df, sum[0]), hn::Set(df, 0.0625f)), hn::Set(df, 12.0f)),
+                         hn::Set(df, 127.0f));
+        const auto word = hn::Or(hn::ShiftLeft<24>(a), RoundClip(v));
+        hn::StoreU(hn::BitCast(hn::RebindToUnsigned<DI>(), word), hn::RebindToUnsigned<DI>(), args.out_words + x);
+      }
+    } else {
+      const __m256i ones256 = _mm256_set1_epi16(1);
+      __m128i r[3][8];
+      for (int p = 0; p < 8; ++p) {
+        __m256i acc01 = _mm256_setzero_si256();
+        __m128i acc2 = _mm_setzero_si128();
+        const std::ptrdiff_t px = static_cast<std::ptrdiff_t>(x + p) * kEntry;
+        for (int i = 0; i < nj; ++i) {
+          const __m128i wx = _mm_loadu_si128(reinterpret_cast<const __m128i*>(walk + woff[i][p]));
+          const __m256i w = _mm256_broadcastsi128_si256(wx);
+          const std::int8_t* cl = cells[i] + coff[i][p];
+          if (emit) {
+            acc01 = _mm256_add_epi16(acc01, _mm256_maddubs_epi16(w, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cl))));
+            acc2 = _mm_add_epi16(acc2, _mm_maddubs_epi16(wx, _mm_loadu_si128(reinterpret_cast<const __m128i*>(cl + 32))));
+          }
+          __m256i* d01 = reinterpret_cast<__m256i*>(bdst[i] + px);
+          __m128i* d2 = reinterpret_cast<__m128i*>(bdst[i] + px + 32);
+          _mm256_storeu_si256(d01, _mm256_add_epi16(_mm256_loadu_si256(d01),
+                                                    _mm256_maddubs_epi16(w, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cl + 64)))));
+          _mm_storeu_si128(d2, _mm_add_epi16(_mm_loadu_si128(d2),
+                                             _mm_maddubs_epi16(wx, _mm_loadu_si128(reinterpret_cast<const __m128i*>(cl + 96)))));
+        }
+        __m256i* m01 = reinterpret_cast<__m256i*>(own + px);
+        __m128i* m2 = reinterpret_cast<__m128i*>(own + px + 32);
+        const __m256i t01 = _mm256_madd_epi16(_mm256_add_epi16(acc01, _mm256_loadu_si256(m01)), ones256);
+        const __m128i t2 = _mm_madd_epi16(_mm_add_epi16(acc2, _mm_loadu_si128(m2)), ones);
+        _mm256_storeu_si256(m01, _mm256_setzero_si256());
+        _mm_storeu_si128(m2, _mm_setzero_si128());
+        r[0][p] = _mm256_castsi256_si128(t01);
+        r[1][p] = _mm256_extracti128_si256(t01, 1);
+        r[2][p] = t2;
+      }
+      if (!emit) continue;
+      for (int k = 0; k < 3; ++k)
+        sum[k] = hn::Vec<DI>{_mm256_set_m128i(SumFour(r[k][4], r[k][5], r[k][6], r[k][7]),
+                                              SumFour(r[k][0], r[k][1], r[k][2], r[k][3]))};
+      auto word = hn::ShiftLeft<24>(a);
+      for (int k = 0; k < 3; ++k) {
+        auto v = hn::Add(hn::Div(hn::Mul(hn::ConvertTo(df, sum[k]), hn::Set(df, 0.0625f)), hn::Set(df, 12.0f)),
+                         hn::Set(df, 127.0f));
+        auto h = RoundClip(v);
+        word = hn::Or(word, k == 0 ? h : (k == 1 ? hn::ShiftLeft<8>(h) : hn::ShiftLeft<16>(h)));
+      }
+      hn::StoreU(hn::BitCast(hn::RebindToUnsigned<DI>(), word), hn::RebindToUnsigned<DI>(), args.out_words + x);
+    }
+  }
+}
+#endif
+
 bool LutRowPairs(const LutPairArgs& args, int y) {
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
   if (args.outputs == 3) LutRowPairsT<3>(args, y);
   else if (args.outputs == 1) LutRowPairsT<1>(args, y);
+  else return false;
+  return true;
+#elif HWY_TARGET == HWY_AVX2
+  if (args.outputs == 3) LutRowPairs2<3>(args, y);
+  else if (args.outputs == 1) LutRowPairs2<1>(args, y);
   else return false;
   return true;
 #else
@@ -492,7 +625,7 @@ bool LutRowPairs(const LutPairArgs& args, int y) {
 }
 
 bool LutPairsSupported() {
-#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL || HWY_TARGET == HWY_AVX2
   return true;
 #else
   return false;

@@ -83,7 +83,7 @@ Table lut_cells(const std::int8_t* lut, int outputs);
 // (built once per process, 1 MiB).
 const Table& walk_table();
 
-// Rotation pairs (AVX-512 targets). Rotation r + 2 of a pattern at pixel P reads the samples
+// Rotation pairs (AVX-512 and AVX2 targets). Rotation r + 2 of a pattern at pixel P reads the samples
 // of rotation r at Q = P - delta in reverse order (delta: the rotated offset of the pattern's
 // last sample), and the same table (stage 1: one per pattern; stage 2: rotations 0/2 and 1/3
 // share one). The simplex walk of a reversed sample order has the same non-zero vertex weights
