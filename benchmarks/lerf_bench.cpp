@@ -44,6 +44,8 @@ const std::vector<Case> kCases = {
     {"540p->1080p", {960, 540}, {1920, 1080}},   {"1080p->2160p", {1920, 1080}, {3840, 2160}},
     {"x1.5", {1280, 720}, {1920, 1080}},         {"x3.7", {520, 290}, {1924, 1074}},
     {"1080p->360p", {1920, 1080}, {640, 360}},
+    // Issue #8's figure for the implicit methods (854x480 is 16:9 480p; x2.25).
+    {"480p->1080p", {854, 480}, {1920, 1080}},
 };
 
 // One I420 frame in OpenCV's contiguous layout: Y (w x h), U and V (w/2 x h/2) after it.
