@@ -15,12 +15,16 @@ CXXFLAGS=(-std=c++20 -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-san
           -Iengine/include -Iengine/src -Iengine -isystem /usr/include/eigen3)
 LINKFLAGS=(-fsanitize=fuzzer,address,undefined -lpthread $(pkg-config --libs libhwy 2>/dev/null))
 # The targets drive the CPU backend directly: no Engine front door, no Vulkan.
+# *_avx2.cpp files get their ISA from the command line: clang ignores the GCC target pragma
+# those files use under GCC (the run-time dispatch still checks the CPU).
 ENGINE_SRC=($(ls engine/src/*.cpp engine/src/cpu/*.cpp | grep -v "/engine.cpp$"))
 mkdir -p "$OUT/obj"
 objects=()
 for src in "${ENGINE_SRC[@]}"; do objects+=("$OUT/obj/$(echo "$src" | tr / _).o"); done
 if ! printf '%s\n' "${ENGINE_SRC[@]}" | xargs -P "$(nproc)" -I{} sh -c \
-     'dir=$1 src=$2; shift 2; o="$dir/obj/$(echo "$src" | tr / _).o"; [ "$o" -nt "$src" ] || clang++ "$@" -c "$src" -o "$o"' \
+     'dir=$1 src=$2; shift 2; o="$dir/obj/$(echo "$src" | tr / _).o"; isa=""
+      case "$src" in *_avx2.cpp) isa="-mavx2 -mfma";; esac
+      [ "$o" -nt "$src" ] || clang++ "$@" $isa -c "$src" -o "$o"' \
      _ "$OUT" {} "${CXXFLAGS[@]}" \
      2>"$OUT/engine.build.log"; then
   echo "fuzz engine build: FAILED (see $OUT/engine.build.log)"; tail -5 "$OUT/engine.build.log"
