@@ -30,13 +30,11 @@ def main() -> None:
             if not f.exists():
                 continue
             e = json.loads(f.read_text())
-            learned = method.startswith("lerf")
+            learned = method not in ("nearest", "bilinear", "bicubic", "lanczos")
             model_dir = e.get("model_dir", "")
             label = method
             if learned and "lerf-official" in model_dir:
                 label += " (authors' LUTs)"
-            elif learned:
-                label += " (our models/, interim)"
             points.append((t, e["results"][0]["psnr_y"], label, learned, prefix == "ours"))
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
     for t, psnr, label, learned, ours in points:
