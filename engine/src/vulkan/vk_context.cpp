@@ -211,6 +211,27 @@ void ensure_buffer(std::unique_ptr<Buffer>& buf, const std::shared_ptr<const Con
   }
 }
 
+VkPipeline create_compute_pipeline(VkDevice device, std::span<const std::uint32_t> code, VkPipelineLayout layout) {
+  VkShaderModuleCreateInfo sm{};
+  sm.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO;
+  sm.codeSize = code.size_bytes();
+  sm.pCode = code.data();
+  VkShaderModule module;
+  check(vkCreateShaderModule(device, &sm, nullptr, &module), "vkCreateShaderModule");
+  VkComputePipelineCreateInfo cp{};
+  cp.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO;
+  cp.stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO;
+  cp.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
+  cp.stage.module = module;
+  cp.stage.pName = "main";
+  cp.layout = layout;
+  VkPipeline pipeline = VK_NULL_HANDLE;
+  VkResult r = vkCreateComputePipelines(device, VK_NULL_HANDLE, 1, &cp, nullptr, &pipeline);
+  vkDestroyShaderModule(device, module, nullptr);
+  check(r, "vkCreateComputePipelines");
+  return pipeline;
+}
+
 }  // namespace lerf::vk
 
 namespace lerf {

@@ -107,4 +107,8 @@ class Buffer {
 void ensure_buffer(std::unique_ptr<Buffer>& buf, const std::shared_ptr<const Context>& ctx, VkDeviceSize size,
                    Buffer::Kind kind);
 
+// A compute pipeline (entry point "main") from SPIR-V `code` with `layout`; the shader
+// module is released once the pipeline exists. Throws lerf::Error naming the failing call.
+VkPipeline create_compute_pipeline(VkDevice device, std::span<const std::uint32_t> code, VkPipelineLayout layout);
+
 }  // namespace lerf::vk

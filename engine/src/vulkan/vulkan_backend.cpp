@@ -510,23 +510,7 @@ class VulkanBackend final : public DeviceBackend {
       if (imlut_has_lerf()) slots.insert(slots.end(), {kStage1, kStage2, kRender});
     }
     for (Slot s : slots) {
-      auto code = slot_code(s);
-      VkShaderModuleCreateInfo sm{};
-      sm.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO;
-      sm.codeSize = code.size_bytes();
-      sm.pCode = code.data();
-      VkShaderModule module;
-      check(vkCreateShaderModule(d, &sm, nullptr, &module), "vkCreateShaderModule");
-      VkComputePipelineCreateInfo cp{};
-      cp.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO;
-      cp.stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO;
-      cp.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
-      cp.stage.module = module;
-      cp.stage.pName = "main";
-      cp.layout = o_.layout;
-      VkResult r = vkCreateComputePipelines(d, VK_NULL_HANDLE, 1, &cp, nullptr, &o_.pipelines[s]);
-      vkDestroyShaderModule(d, module, nullptr);
-      check(r, "vkCreateComputePipelines");
+      o_.pipelines[s] = create_compute_pipeline(d, slot_code(s), o_.layout);
     }
 
     VkCommandPoolCreateInfo cpool{};

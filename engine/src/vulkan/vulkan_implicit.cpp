@@ -216,22 +216,7 @@ struct VulkanImplicit::Impl {
     conv_set = sets[0];
     render_set = sets[1];
     auto make = [&](std::span<const std::uint32_t> code, VkPipeline& out) {
-      VkShaderModuleCreateInfo sm{};
-      sm.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO;
-      sm.codeSize = code.size_bytes();
-      sm.pCode = code.data();
-      VkShaderModule module;
-      check(vkCreateShaderModule(d, &sm, nullptr, &module), "vkCreateShaderModule");
-      VkComputePipelineCreateInfo cp{};
-      cp.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO;
-      cp.stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO;
-      cp.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
-      cp.stage.module = module;
-      cp.stage.pName = "main";
-      cp.layout = layout;
-      VkResult r = vkCreateComputePipelines(d, VK_NULL_HANDLE, 1, &cp, nullptr, &out);
-      vkDestroyShaderModule(d, module, nullptr);
-      check(r, "vkCreateComputePipelines");
+      out = create_compute_pipeline(d, code, layout);
     };
     make(spirv::implicit_conv, conv);
     make(spirv::implicit_render, render);
