@@ -9,6 +9,7 @@
 #include <random>
 
 #include "cpu/cpu_methods.hpp"
+#include "cpu/fast_paths.hpp"
 #include "eval.hpp"
 #include "lerf/kernels.hpp"
 #include "lerf/lerf_lut.hpp"
@@ -365,4 +366,35 @@ TEST(LerfConformance, ReferenceQuirksDoNotChangeLerfG) {
   cv::Mat a = test::resize(quirks, in, {180, 135}, Scale{3, 3});
   cv::Mat b = test::resize(test::options_for(Method::LerfG), in, {180, 135}, Scale{3, 3});
   EXPECT_LE(max_abs_diff(a, b), 1);  // the Gaussian hardly moves between d = 1 and 1 + ulp
+}
+
+// A flat area must come out at its own level: a trained stage-1 table whose diagonal is off
+// by a unit shifts every flat area of that level (our lerf-g v1 turned 128 into 129 and 16
+// into 15; tools/train/lerf_torch.py preserve_constants now fixes the tables at export).
+// Every level, the shipped models (no ../shared needed), upscales, a fractional scale and a
+// downscale, the CPU fast path and the reference.
+TEST(ShippedModels, LutMethodsKeepEveryConstantLevel) {
+  for (const char* path : {"fast", "reference"}) {
+    for (Method m : {Method::LerfG, Method::LerfL, Method::ImLut, Method::Bicubic, Method::Lanczos}) {
+      SCOPED_TRACE(std::string(method_name(m)) + " " + path);
+      cpu::set_default_cpu_path(std::string(path) == "fast" ? cpu::CpuPath::Fast : cpu::CpuPath::Reference);
+      EngineOptions o;
+      o.method = m;
+      o.backend = BackendKind::Cpu;
+      o.threads = 2;
+      Engine engine(o);
+      for (Size out : {Size{26, 20}, Size{33, 25}, Size{7, 5}}) {
+        for (int level = 0; level < 256; ++level) {
+          cv::Mat in(10, 13, CV_8UC1, cv::Scalar(level)), result(out.height, out.width, CV_8UC1);
+          PlaneJob job{cv_bridge::const_view(in), cv_bridge::view(result), resize_map({13, 10}, out)};
+          engine.run(std::span<const PlaneJob>(&job, 1));
+          double lo, hi;
+          cv::minMaxLoc(result, &lo, &hi);
+          ASSERT_EQ(lo, level) << out.width << "x" << out.height;
+          ASSERT_EQ(hi, level) << out.width << "x" << out.height;
+        }
+      }
+    }
+  }
+  cpu::set_default_cpu_path(cpu::CpuPath::Fast);
 }

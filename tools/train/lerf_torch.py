@@ -246,8 +246,9 @@ class LerfLuts(torch.nn.Module):
     def save(self, folder):
         import os
         os.makedirs(folder, exist_ok=True)
+        s1 = preserve_constants([self._int8(t) for t in self.s1])
         for p, name in enumerate(PATTERNS):
-            np.save(os.path.join(folder, f"LUTft_s1_{name}r0.npy"), self._int8(self.s1[p]))
+            np.save(os.path.join(folder, f"LUTft_s1_{name}r0.npy"), s1[p])
             for d in range(2):
                 np.save(os.path.join(folder, f"LUTft_s2_{name}r{d}.npy"), self._int8(self.s2[2 * p + d]))
 
@@ -265,6 +266,27 @@ class LerfLuts(torch.nn.Module):
         return np.clip(np.round(t.detach().numpy()), -128, 127).astype(np.int8)
 
 
+def preserve_constants(s1):
+    """Makes stage 1 map every constant image to itself, in place; returns s1 (3 int8 tables).
+
+    A constant v = 16 m + l reads the diagonal vertices (m,m,m,m) and (m+1,...) of each
+    pattern in all 4 rotations, so stage 1 gives round(4/3 * sum_p lerp_l(T_p(m), T_p(m+1))):
+    exactly v for every v iff sum_p T_p(m,m,m,m) = 12 m at every level m. Training leaves
+    that sum off by a unit here and there (flat areas then come out one level too bright or
+    dark); this moves the diagonal entries by the missing units, one pattern at a time, the
+    pattern farthest from identity (4 m) in the wrong direction first."""
+    diag = sum(STRIDES)
+    for m in range(LEVELS):
+        i = m * diag
+        err = 12 * m - sum(int(t.reshape(-1)[i]) for t in s1)
+        while err:
+            step = 1 if err > 0 else -1
+            p = min(range(3), key=lambda q: (int(s1[q].reshape(-1)[i]) - 4 * m) * step)
+            s1[p].reshape(-1)[i] += step
+            err -= step
+    return s1
+
+
 def upscale_image(model, img_u8, sh, sw):
     """Whole-image inference (H, W, C) uint8 -> uint8, channels independently, rounded to
     bytes like the engine's to_byte (floor(v + 0.5) clamped)."""
@@ -273,3 +295,20 @@ def upscale_image(model, img_u8, sh, sw):
         y = model(x, sh, sw)
         y = torch.floor(y + 0.5).clamp(0, 255)
     return y.permute(1, 2, 0).numpy().astype(np.uint8)
+
+
+if __name__ == "__main__":
+    # Applies preserve_constants to an exported model folder (tables trained before the
+    # export did it): /usr/bin/python3 tools/train/lerf_torch.py --preserve-constants models/lerf-g
+    import argparse
+    import os
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--preserve-constants", required=True, metavar="FOLDER")
+    args = ap.parse_args()
+    paths = [os.path.join(args.preserve_constants, f"LUTft_s1_{name}r0.npy") for name in PATTERNS]
+    tables = [np.load(p) for p in paths]
+    before = [t.copy() for t in tables]
+    for p, t in zip(paths, preserve_constants(tables)):
+        np.save(p, t)
+    print(f"{args.preserve_constants}: {sum(int(np.abs(a.astype(int) - b).sum()) for a, b in zip(tables, before))} "
+          "stage-1 units moved")
