@@ -11,7 +11,7 @@ TARGETS=("$@")
 OUT=${LERF_FUZZ_DIR:-build-fuzz}
 mkdir -p "$OUT"
 
-CXXFLAGS=(-std=c++20 -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+CXXFLAGS=(-std=c++20 -O1 -gline-tables-only -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
           -Iengine/include -Iengine/src -Iengine -isystem /usr/include/eigen3)
 LINKFLAGS=(-fsanitize=fuzzer,address,undefined -lpthread $(pkg-config --libs libhwy 2>/dev/null))
 # The targets drive the CPU backend directly: no Engine front door, no Vulkan.
