@@ -32,6 +32,8 @@
  */
 #include "gstlerfscale.hpp"
 
+#include <gst/video/navigation.h>
+
 #include <mutex>
 
 #include "lerf/error.hpp"
@@ -425,6 +427,29 @@ static GstFlowReturn gst_lerf_scale_transform(GstBaseTransform* trans, GstBuffer
   });
 }
 
+// Pointer coordinates of navigation events (mouse clicks in a video window) travel upstream
+// in output pixels; the elements upstream want them in their own (input) pixels, as
+// videoscale does it. With add-borders, a point on a border maps outside the input.
+static gboolean gst_lerf_scale_src_event(GstBaseTransform* trans, GstEvent* event) {
+  GstVideoFilter* filter = GST_VIDEO_FILTER(trans);
+  gdouble x, y;
+  if (GST_EVENT_TYPE(event) == GST_EVENT_NAVIGATION && filter->negotiated &&
+      gst_navigation_event_get_coordinates(event, &x, &y)) {
+    bool add_borders;
+    {
+      std::lock_guard lock(GST_LERF_SCALE(trans)->state->lock);
+      add_borders = GST_LERF_SCALE(trans)->state->settings.add_borders;
+    }
+    lerfgst::Rect r = content_rect(filter->in_info, filter->out_info, add_borders);
+    if (r.width > 0 && r.height > 0) {
+      event = gst_event_make_writable(event);
+      gst_navigation_event_set_coordinates(event, (x - r.x) * GST_VIDEO_INFO_WIDTH(&filter->in_info) / r.width,
+                                           (y - r.y) * GST_VIDEO_INFO_HEIGHT(&filter->in_info) / r.height);
+    }
+  }
+  return GST_BASE_TRANSFORM_CLASS(gst_lerf_scale_parent_class)->src_event(trans, event);
+}
+
 static void gst_lerf_scale_class_init(GstLerfScaleClass* klass) {
   auto* gobject_class = G_OBJECT_CLASS(klass);
   auto* element_class = GST_ELEMENT_CLASS(klass);
@@ -453,6 +478,7 @@ static void gst_lerf_scale_class_init(GstLerfScaleClass* klass) {
   gst_element_class_add_static_pad_template(element_class, &src_template);
 
   trans_class->stop = gst_lerf_scale_stop;
+  trans_class->src_event = gst_lerf_scale_src_event;
   element_class->set_context = gst_lerf_scale_set_context;
   trans_class->query = gst_lerf_scale_query;
   trans_class->propose_allocation = gst_lerf_scale_propose_allocation;

@@ -30,7 +30,10 @@
  */
 #include "gstlerfwarp.hpp"
 
+#include <gst/video/navigation.h>
+
 #include <array>
+#include <cmath>
 #include <mutex>
 
 #include "lerf/error.hpp"
@@ -244,6 +247,34 @@ static GstFlowReturn gst_lerf_warp_transform(GstBaseTransform* trans, GstBuffer*
   });
 }
 
+// Pointer coordinates of navigation events travel upstream in output pixels: map them through
+// the warp to the input's (pixel centres at +0.5, like the engine's maps). A point with no
+// preimage (beyond the horizon of a perspective, or a singular matrix) is not forwarded.
+static gboolean gst_lerf_warp_src_event(GstBaseTransform* trans, GstEvent* event) {
+  gdouble x, y;
+  if (GST_EVENT_TYPE(event) == GST_EVENT_NAVIGATION && gst_navigation_event_get_coordinates(event, &x, &y)) {
+    std::array<double, 9> m;
+    {
+      std::lock_guard lock(GST_LERF_WARP(trans)->state->lock);
+      m = GST_LERF_WARP(trans)->state->settings.matrix;
+    }
+    try {
+      const lerf::Matrix3 inv = lerf::warp_map(lerf::Matrix3{m}).out_to_in;
+      const double ox = x - 0.5, oy = y - 0.5;
+      const double u = inv(0, 0) * ox + inv(0, 1) * oy + inv(0, 2), v = inv(1, 0) * ox + inv(1, 1) * oy + inv(1, 2);
+      const double w = inv(2, 0) * ox + inv(2, 1) * oy + inv(2, 2);
+      if (!(w > 0) || !std::isfinite(u / w) || !std::isfinite(v / w)) throw lerf::Error("no preimage");
+      event = gst_event_make_writable(event);
+      gst_navigation_event_set_coordinates(event, u / w + 0.5, v / w + 0.5);
+    } catch (const lerf::Error& e) {
+      GST_DEBUG_OBJECT(trans, "navigation event at (%g, %g) dropped: %s", x, y, e.what());
+      gst_event_unref(event);
+      return TRUE;
+    }
+  }
+  return GST_BASE_TRANSFORM_CLASS(gst_lerf_warp_parent_class)->src_event(trans, event);
+}
+
 static void gst_lerf_warp_class_init(GstLerfWarpClass* klass) {
   auto* gobject_class = G_OBJECT_CLASS(klass);
   auto* element_class = GST_ELEMENT_CLASS(klass);
@@ -280,6 +311,7 @@ static void gst_lerf_warp_class_init(GstLerfWarpClass* klass) {
   gst_element_class_add_static_pad_template(element_class, &src_template);
 
   trans_class->stop = gst_lerf_warp_stop;
+  trans_class->src_event = gst_lerf_warp_src_event;
   element_class->set_context = gst_lerf_warp_set_context;
   trans_class->query = gst_lerf_warp_query;
   trans_class->propose_allocation = gst_lerf_warp_propose_allocation;

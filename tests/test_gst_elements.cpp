@@ -6,6 +6,7 @@
 #include <gst/base/gstbasetransform.h>
 #include <gst/check/gstharness.h>
 #include <gst/gst.h>
+#include <gst/video/navigation.h>
 #include <gst/video/video.h>
 #include <gtest/gtest.h>
 
@@ -902,4 +903,68 @@ int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
   int ret = RUN_ALL_TESTS();
   return ret;
+}
+
+// Sends a mouse click at output pixel coordinates (x, y) upstream through the harnessed
+// element (already negotiated); true with the coordinates that reached upstream, false when
+// no navigation event arrived.
+bool click_upstream(GstHarness* h, double x, double y, double& got_x, double& got_y) {
+  while (GstEvent* e = gst_harness_try_pull_upstream_event(h)) gst_event_unref(e);  // QoS, latency...
+  gst_harness_push_upstream_event(h, gst_navigation_event_new_mouse_button_press(1, x, y, GST_NAVIGATION_MODIFIER_NONE));
+  bool found = false;
+  while (GstEvent* e = gst_harness_try_pull_upstream_event(h)) {
+    if (GST_EVENT_TYPE(e) == GST_EVENT_NAVIGATION && !found)
+      found = gst_navigation_event_get_coordinates(e, &got_x, &got_y);
+    gst_event_unref(e);
+  }
+  return found;
+}
+
+// A click at output pixel (x, y) reaches upstream at the matching input pixel, borders
+// (add-borders) subtracted, as videoscale translates navigation events.
+TEST(LerfScale, NavigationEventsAreTranslatedToInputPixels) {
+  struct Case {
+    bool borders;
+    int out_w, out_h;
+    double x, y, want_x, want_y;
+  };
+  // 64x48 -> 128x96 (x2); 64x48 -> 128x128 with borders: picture 128x96 at y = 16.
+  for (Case c : {Case{false, 128, 96, 100.0, 30.0, 50.0, 15.0}, Case{true, 128, 128, 64.0, 16.0, 32.0, 0.0},
+                 Case{true, 128, 128, 10.0, 112.0, 5.0, 48.0}}) {
+    Harness h("lerfscale name=s method=bilinear");
+    GstElement* scale = h.element("s");
+    g_object_set(scale, "add-borders", static_cast<gboolean>(c.borders), nullptr);
+    gst_object_unref(scale);
+    gst_harness_set_caps_str(h, caps_of(GST_VIDEO_FORMAT_I420, 64, 48).c_str(),
+                             caps_of(GST_VIDEO_FORMAT_I420, c.out_w, c.out_h).c_str());
+    GstBuffer* result = push_pull(h, make_buffer(info_from(caps_of(GST_VIDEO_FORMAT_I420, 64, 48)), 3, 0));
+    ASSERT_NE(result, nullptr);
+    gst_buffer_unref(result);
+    double x = -1, y = -1;
+    ASSERT_TRUE(click_upstream(h, c.x, c.y, x, y));
+    EXPECT_DOUBLE_EQ(x, c.want_x);
+    EXPECT_DOUBLE_EQ(y, c.want_y);
+  }
+}
+
+// Through lerfwarp a click maps by the inverse homography (pixel centres at +0.5); a point
+// beyond the horizon of a perspective has no preimage and is not forwarded.
+TEST(LerfWarp, NavigationEventsFollowTheInverseWarp) {
+  Harness h("lerfwarp name=w method=bilinear");
+  GstElement* warp = h.element("w");
+  gst_util_set_object_arg(G_OBJECT(warp), "matrix", "<2.0,0.0,10.0, 0.0,2.0,4.0, 0.0,0.0,1.0>");
+  gst_harness_set_caps_str(h, caps_of(GST_VIDEO_FORMAT_RGBA, 32, 24).c_str(),
+                           caps_of(GST_VIDEO_FORMAT_RGBA, 32, 24).c_str());
+  GstBuffer* result = push_pull(h, make_buffer(info_from(caps_of(GST_VIDEO_FORMAT_RGBA, 32, 24)), 3, 0));
+  ASSERT_NE(result, nullptr);
+  gst_buffer_unref(result);
+  double x = -1, y = -1;
+  // Output centre (49.5, 20.5) = 2 * input centre + (10, 4): input centre (19.75, 8.25).
+  ASSERT_TRUE(click_upstream(h, 50.0, 21.0, x, y));
+  EXPECT_DOUBLE_EQ(x, 20.25);
+  EXPECT_DOUBLE_EQ(y, 8.75);
+  // w = 1 - 0.1 x' < 0 for output points right of x' = 10 under the inverse of this matrix.
+  gst_util_set_object_arg(G_OBJECT(warp), "matrix", "<1.0,0.0,0.0, 0.0,1.0,0.0, 0.1,0.0,1.0>");
+  gst_object_unref(warp);
+  EXPECT_FALSE(click_upstream(h, 30.0, 5.0, x, y));
 }
