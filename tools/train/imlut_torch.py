@@ -113,7 +113,7 @@ def bilinear_axis(in_len, out_len, scale):
 
 
 class ImLut(torch.nn.Module):
-    def __init__(self, components, bins, lerf_dir=None, mixing="softmax"):
+    def __init__(self, components, bins, lerf_dir=None, mixing="softmax", lerf_l_dir=None):
         super().__init__()
         self.components = list(components)
         self.bins = list(bins)
@@ -128,6 +128,14 @@ class ImLut(torch.nn.Module):
             self.lerf = lt.LerfLuts(3)
             self.lerf.load(lerf_dir)
             for p in self.lerf.parameters():
+                p.requires_grad_(False)
+        # lerf-l: a component for the K = 6 ablation only (torch; the engine has no lerf-l
+        # component, so a model using it is not loadable by lerf).
+        self.lerf_l = None
+        if "lerf-l" in self.components:
+            self.lerf_l = lt.LerfLuts(1)
+            self.lerf_l.load(lerf_l_dir)
+            for p in self.lerf_l.parameters():
                 p.requires_grad_(False)
 
     def init_bias(self, values):
@@ -153,6 +161,8 @@ class ImLut(torch.nn.Module):
             for name in self.components:
                 if name == "lerf-g":
                     outs.append(to_byte(self.lerf(lr, sh, sw, out_h, out_w)))
+                elif name == "lerf-l":
+                    outs.append(to_byte(self.lerf_l(lr, sh, sw, out_h, out_w)))
                 else:
                     outs.append(classical(name, lr, sh, sw, out_h, out_w))
             return torch.stack(outs, -1)

@@ -32,7 +32,11 @@ def main():
     ap.add_argument("--data", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "work", "data"))
     ap.add_argument("--out", required=True)
     ap.add_argument("--lerf-dir", default="", help="LeRF-G LUT folder of the lerf-g component (copied to OUT/lerf-g)")
-    ap.add_argument("--components", default="nearest,bilinear,bicubic,lanczos,lerf-g")
+    ap.add_argument("--components", default="nearest,bilinear,bicubic,lanczos,lerf-g",
+                    help="of nearest, bilinear, bicubic, lanczos, lerf-g; lerf-l for ablations only (torch)")
+    ap.add_argument("--lerf-l-dir", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                                          "models", "lerf-l"),
+                    help="LeRF-L LUT folder of a lerf-l component (ablations)")
     ap.add_argument("--bins", default="1.5,2,2.5,3,3.5,4", help="scale bins (one value: no scale input)")
     ap.add_argument("--mixing", choices=["softmax", "affine"], default="softmax")
     ap.add_argument("--iters", type=int, default=3000)
@@ -65,7 +69,7 @@ def main():
                     shutil.copy(os.path.join(args.lerf_dir, f), lerf_dir)
         if not os.path.exists(os.path.join(lerf_dir, "LUTft_s1_sr0.npy")):
             raise SystemExit(f"{lerf_dir}: no LeRF-G tables (pass --lerf-dir)")
-    model = it.ImLut(comps, bins, lerf_dir, args.mixing)
+    model = it.ImLut(comps, bins, lerf_dir, args.mixing, args.lerf_l_dir)
     K = len(comps)
     if args.mixing == "softmax":  # start near lerf-g (else lanczos, else uniform)
         init = [48.0 if c == "lerf-g" else (24.0 if c == "lanczos" else 0.0) for c in comps]
