@@ -279,8 +279,14 @@ TEST(ImLut, FastPathIsBitExactWithTheReference) {
       for (Border b : {Border::Clamp, Border::Constant})
         for (bool warp : {false, true}) {
           if (warp && b == Border::Clamp) continue;
-          EXPECT_EQ(test::max_abs_diff(render(cpu::CpuPath::Reference, s, b, warp), render(cpu::CpuPath::Fast, s, b, warp)), 0)
-              << (affine ? "affine" : "softmax") << " x" << s.h << "x" << s.w << (warp ? " warp" : "");
+          const cv::Mat ref = render(cpu::CpuPath::Reference, s, b, warp);
+          for (bool portable : {false, true}) {  // the AVX2 logit sums (where the CPU has it), the portable loop
+            cpu::imlut_use_portable_sums(portable);
+            EXPECT_EQ(test::max_abs_diff(ref, render(cpu::CpuPath::Fast, s, b, warp)), 0)
+                << (affine ? "affine" : "softmax") << " x" << s.h << "x" << s.w << (warp ? " warp" : "")
+                << (portable ? " portable sums" : "");
+          }
+          cpu::imlut_use_portable_sums(false);
         }
   }
 }

@@ -48,6 +48,10 @@ class ImLutCpu {
   std::vector<float> logits_;
 };
 
+// Tests: makes the fast path sum the logits with the portable loop instead of the best one
+// this CPU has (AVX2), so both are checked against the reference on one machine.
+void imlut_use_portable_sums(bool portable);
+
 // The area scale of output pixel (x, y) of a map: sqrt(sh * sw) for rescaling, 1 / sqrt(|det J|)
 // of the output-to-input Jacobian for warps (0 where the map is invalid).
 double imlut_local_scale(const CoordinateMap& map, int x, int y);

@@ -4,9 +4,14 @@
 // per-axis neighbour tables. Bit-exact with the reference in imlut.cpp (same integer sums, same
 // float expressions in the same order; the engine is built with -ffp-contract=off).
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <utility>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 #include "fast_paths.hpp"
 #include "imlut_cpu.hpp"
@@ -88,11 +93,9 @@ const std::pair<std::vector<Walk>, Orders>& walks() {
   return table;
 }
 
-// Sums of one row of pixels (16 columns each) into acc; AVX2 where the CPU has it.
-[[gnu::target_clones("avx2", "default")]] void sums_row(const std::uint8_t* base, int width,
-                                                      const int (*offs)[4][4], const std::int8_t* const* tables,
-                                                      int stride, const Walk* walk, const Orders* orders,
-                                                      std::int16_t* acc_out) {
+// Sums of one row of pixels (16 columns each) into acc_out: the portable version.
+void sums_row(const std::uint8_t* base, int width, const int (*offs)[4][4], const std::int8_t* const* tables,
+              int stride, const Walk* walk, const Orders* orders, std::int16_t* acc_out) {
   for (int x = 0; x < width; ++x) {
     std::int16_t acc[kCols] = {};
     const std::uint8_t* s0 = base + x;
@@ -116,7 +119,105 @@ const std::pair<std::vector<Walk>, Orders>& walks() {
   }
 }
 
+#if defined(__x86_64__) || defined(__i386__)
+// The same sums with the 16 columns in one AVX2 register for the whole pixel (the portable
+// loop's int16 array went through the stack on every vertex: a store-to-load chain that
+// took most of its time) and the vertex steps pre-multiplied by the row stride. Wrapping
+// int16 arithmetic like the portable version (|sum| <= 12 * 16 * 128 never wraps).
+[[gnu::target("avx2")]] void sums_row_avx2(const std::uint8_t* base, int width, const int (*offs)[4][4],
+                                           const std::int8_t* const* tables, int stride, const Walk* walk,
+                                           const Orders* orders, std::int16_t* acc_out) {
+  std::int32_t steps[24][4];
+  for (int o = 0; o < 24; ++o)
+    for (int k = 0; k < 4; ++k) steps[o][k] = orders->step[o][k] * stride;
+  for (int x = 0; x < width; ++x) {
+    __m256i acc = _mm256_setzero_si256();
+    const std::uint8_t* s0 = base + x;
+    for (int p = 0; p < kLutPatterns; ++p) {
+      const std::int8_t* table = tables[p];
+      for (int r = 0; r < 4; ++r) {
+        const int a = s0[offs[p][r][0]], b = s0[offs[p][r][1]], c = s0[offs[p][r][2]], d = s0[offs[p][r][3]];
+        const Walk& wk = walk[((a & 15) << 12) | ((b & 15) << 8) | ((c & 15) << 4) | (d & 15)];
+        const std::int8_t* row0 =
+            table + static_cast<std::size_t>((a >> 4) * 4913 + (b >> 4) * 289 + (c >> 4) * 17 + (d >> 4)) * stride;
+        const std::int32_t* step = steps[wk.order];
+        // (No lambda here: it would not inherit the target attribute.)
+        for (int k = 0; k < 5; ++k) {
+          const std::int8_t* row = row0 + (k == 0 ? 0 : step[k - 1]);
+          const __m256i v = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row)));
+          acc = _mm256_add_epi16(acc, _mm256_mullo_epi16(v, _mm256_set1_epi16(static_cast<short>(wk.w[k]))));
+        }
+      }
+    }
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc_out + static_cast<std::size_t>(x) * kCols), acc);
+  }
+}
+#endif
+
+// One output row of the affine mixing (docs/IMLUT.md step 5), the reference's float
+// expressions in its order: z_k = wy0 ht_k + wy1 hb_k, mean, sum_k (z_k - mean + 1/K) C_k,
+// to_byte. Cloned per ISA so the loops vectorise with 8 or 16 lanes; -ffp-contract=off keeps
+// every clone's results identical.
+[[gnu::target_clones("avx512f", "avx2", "default")]] void mix_row_affine(const float* ht, const float* hb, float wy0,
+                                                                        float wy1, int K, int n,
+                                                                        const std::uint8_t* const* comps, float* z,
+                                                                        float* zsum, float* acc, std::uint8_t* dst) {
+  const float inv_k = 1.0f / static_cast<float>(K);
+  for (int k = 0; k < K; ++k) {
+    const float* a = ht + static_cast<std::size_t>(k) * n;
+    const float* b = hb + static_cast<std::size_t>(k) * n;
+    float* zk = z + static_cast<std::size_t>(k) * n;
+    for (int i = 0; i < n; ++i) zk[i] = wy0 * a[i] + wy1 * b[i];
+  }
+  for (int i = 0; i < n; ++i) zsum[i] = 0.0f + z[i];
+  for (int k = 1; k < K; ++k) {
+    const float* zk = z + static_cast<std::size_t>(k) * n;
+    for (int i = 0; i < n; ++i) zsum[i] += zk[i];
+  }
+  for (int i = 0; i < n; ++i) zsum[i] = zsum[i] / static_cast<float>(K);  // the mean
+  for (int i = 0; i < n; ++i) acc[i] = 0.0f;
+  for (int k = 0; k < K; ++k) {
+    const float* zk = z + static_cast<std::size_t>(k) * n;
+    const std::uint8_t* ck = comps[k];
+    for (int i = 0; i < n; ++i) acc[i] += (zk[i] - zsum[i] + inv_k) * static_cast<float>(ck[i]);
+  }
+  for (int i = 0; i < n; ++i) dst[i] = to_byte(acc[i]);
+}
+
+// The horizontal half of the logits' bilinear interpolation for one component's row (logits
+// stored per component, (y, x, c)): h[ox, c] = wx0 L[left, c] + wx1 L[right, c]. Cloned per
+// ISA so the indexed loads become gathers.
+[[gnu::target_clones("avx512f", "avx2", "default")]] void lerp_logit_row(const float* L, const int* left,
+                                                                        const int* right, const float* frac,
+                                                                        int out_w, int ch, float* h) {
+  if (ch == 1) {
+    for (int ox = 0; ox < out_w; ++ox) {
+      const float wx1 = frac[ox], wx0 = 1.0f - wx1;
+      h[ox] = wx0 * L[left[ox]] + wx1 * L[right[ox]];
+    }
+    return;
+  }
+  for (int ox = 0; ox < out_w; ++ox) {
+    const float wx1 = frac[ox], wx0 = 1.0f - wx1;
+    for (int c = 0; c < ch; ++c) h[ox * ch + c] = wx0 * L[left[ox] * ch + c] + wx1 * L[right[ox] * ch + c];
+  }
+}
+
+using SumsRow = void (*)(const std::uint8_t*, int, const int (*)[4][4], const std::int8_t* const*, int, const Walk*,
+                         const Orders*, std::int16_t*);
+
+SumsRow pick_sums_row() {
+#if defined(__x86_64__) || defined(__i386__)
+  if (__builtin_cpu_supports("avx2")) return sums_row_avx2;
+#endif
+  return sums_row;
+}
+
+std::atomic<bool> g_portable_sums{false};
+
 }  // namespace
+
+void imlut_use_portable_sums(bool portable) { g_portable_sums = portable; }
 
 void ImLutCpu::render_fast_separable(const ImLutAnalysis& an, const PlaneJob& job, ThreadPool& pool) {
   using namespace lerf::lut;
@@ -166,15 +267,18 @@ void ImLutCpu::render_fast_separable(const ImLutAnalysis& an, const PlaneJob& jo
         for (int px = 0; px < PW; ++px) dst[px] = src[std::clamp(px - kPad, 0, W - 1) * ch + c];
       }
     });
+    static const SumsRow best = pick_sums_row();
+    const SumsRow sums_row_best = g_portable_sums ? sums_row : best;
     pool.parallel_for(H, [&](int y0, int y1) {
       std::vector<std::int16_t> sums(static_cast<std::size_t>(W) * kCols);
       const std::int8_t* tables[kLutPatterns] = {sub_[0].data(), sub_[1].data(), sub_[2].data()};
       for (int y = y0; y < y1; ++y) {
-        sums_row(&padded_[static_cast<std::size_t>(y + kPad) * PW + kPad], W, offs, tables, stride, walk, orders,
+        sums_row_best(&padded_[static_cast<std::size_t>(y + kPad) * PW + kPad], W, offs, tables, stride, walk, orders,
                  sums.data());
         for (int x = 0; x < W; ++x) {
-          float* L = &logits_[((static_cast<std::size_t>(y) * W + x) * ch + c) * K];
-          for (int k = 0; k < K; ++k) L[k] = imlut_pixel_logit(&sums[static_cast<std::size_t>(x) * kCols], K, 0, 1, f, k);
+          for (int k = 0; k < K; ++k)
+            logits_[((static_cast<std::size_t>(k) * H + y) * W + x) * ch + c] =
+                imlut_pixel_logit(&sums[static_cast<std::size_t>(x) * kCols], K, 0, 1, f, k);
         }
       }
     });
@@ -188,25 +292,21 @@ void ImLutCpu::render_fast_separable(const ImLutAnalysis& an, const PlaneJob& jo
   // z = wy0 hz(top) + wy1 hz(bottom); then imlut_mix's normalisation, in its order.
   const int n = out.width * ch;
   const bool affine = m.affine;
-  const float inv_k = 1.0f / static_cast<float>(K);
   pool.parallel_for(out.height, [&](int y0, int y1) {
-    std::vector<float> buf(static_cast<std::size_t>(2 * K + 2 * K + 1) * n);
+    // Per worker thread, kept across frames: at 1080p this is ~160 KB, which malloc would map
+    // and the kernel zero on every call.
+    thread_local std::vector<float> buf;
+    if (buf.size() < static_cast<std::size_t>(2 * K + 2 * K + 1) * n)
+      buf.resize(static_cast<std::size_t>(2 * K + 2 * K + 1) * n);
     float* hz[2] = {buf.data(), buf.data() + static_cast<std::size_t>(K) * n};
     float* z = buf.data() + static_cast<std::size_t>(2 * K) * n;  // K rows
     float* zs = z + static_cast<std::size_t>(K) * n;             // K rows of scratch
     float* acc = zs + static_cast<std::size_t>(K) * n;
     int cached[2] = {-1, -1};
     auto horizontal = [&](int row, float* h) {
-      const float* Lrow = &logits_[static_cast<std::size_t>(row) * W * ch * K];
-      for (int k = 0; k < K; ++k) {
-        float* hk = h + static_cast<std::size_t>(k) * n;
-        for (int ox = 0; ox < out.width; ++ox) {
-          const float wx1 = nx.frac[ox], wx0 = 1.0f - wx1;
-          const float* Ll = Lrow + static_cast<std::size_t>(nx.left[ox]) * ch * K + k;
-          const float* Lr = Lrow + static_cast<std::size_t>(nx.right[ox]) * ch * K + k;
-          for (int c = 0; c < ch; ++c) hk[ox * ch + c] = wx0 * Ll[c * K] + wx1 * Lr[c * K];
-        }
-      }
+      for (int k = 0; k < K; ++k)
+        lerp_logit_row(&logits_[(static_cast<std::size_t>(k) * H + row) * W * ch], nx.left.data(), nx.right.data(),
+                       nx.frac.data(), out.width, ch, h + static_cast<std::size_t>(k) * n);
     };
     auto row_of = [&](int row) { return cached[0] == row ? hz[0] : hz[1]; };
     for (int oy = y0; oy < y1; ++oy) {
@@ -230,27 +330,17 @@ void ImLutCpu::render_fast_separable(const ImLutAnalysis& an, const PlaneJob& jo
       const float* ht = row_of(top);
       const float* hb = row_of(bot);
       const float wy1 = ny.frac[oy], wy0 = 1.0f - wy1;
-      for (int k = 0; k < K; ++k) {
-        const float* a = ht + static_cast<std::size_t>(k) * n;
-        const float* b = hb + static_cast<std::size_t>(k) * n;
-        float* zk = z + static_cast<std::size_t>(k) * n;
-        for (int i = 0; i < n; ++i) zk[i] = wy0 * a[i] + wy1 * b[i];
-      }
       if (affine) {
-        float* zsum = zs;
-        for (int i = 0; i < n; ++i) zsum[i] = 0.0f + z[i];
-        for (int k = 1; k < K; ++k) {
-          const float* zk = z + static_cast<std::size_t>(k) * n;
-          for (int i = 0; i < n; ++i) zsum[i] += zk[i];
-        }
-        for (int i = 0; i < n; ++i) zsum[i] = zsum[i] / static_cast<float>(K);  // the mean
-        for (int i = 0; i < n; ++i) acc[i] = 0.0f;
-        for (int k = 0; k < K; ++k) {
-          const float* zk = z + static_cast<std::size_t>(k) * n;
-          const std::uint8_t* ck = comp_[k].data() + oy * comp_[k].stride();
-          for (int i = 0; i < n; ++i) acc[i] += (zk[i] - zsum[i] + inv_k) * static_cast<float>(ck[i]);
-        }
+        const std::uint8_t* comps[imlut::imlut_max_components];
+        for (int k = 0; k < K; ++k) comps[k] = comp_[k].data() + oy * comp_[k].stride();
+        mix_row_affine(ht, hb, wy0, wy1, K, n, comps, z, zs, acc, dst);
       } else {
+        for (int k = 0; k < K; ++k) {
+          const float* a = ht + static_cast<std::size_t>(k) * n;
+          const float* b = hb + static_cast<std::size_t>(k) * n;
+          float* zk = z + static_cast<std::size_t>(k) * n;
+          for (int i = 0; i < n; ++i) zk[i] = wy0 * a[i] + wy1 * b[i];
+        }
         float w[imlut::imlut_max_components];
         for (int i = 0; i < n; ++i) {
           float zmax = -3.4e38f, esum = 0;
@@ -260,8 +350,8 @@ void ImLutCpu::render_fast_separable(const ImLutAnalysis& an, const PlaneJob& jo
           for (int k = 0; k < K; ++k) s3 += (w[k] / esum) * static_cast<float>(comp_[k].data()[oy * comp_[k].stride() + i]);
           acc[i] = s3;
         }
+        for (int i = 0; i < n; ++i) dst[i] = to_byte(acc[i]);
       }
-      for (int i = 0; i < n; ++i) dst[i] = to_byte(acc[i]);
       for (int ox = 0; ox < out.width; ++ox)
         if (!nx.ok[ox])
           for (int c = 0; c < ch; ++c) dst[ox * ch + c] = job.border_value[c];
