@@ -120,37 +120,71 @@ void sums_row(const std::uint8_t* base, int width, const int (*offs)[4][4], cons
 }
 
 #if defined(__x86_64__) || defined(__i386__)
-// The same sums with the 16 columns in one AVX2 register for the whole pixel (the portable
-// loop's int16 array went through the stack on every vertex: a store-to-load chain that
-// took most of its time) and the vertex steps pre-multiplied by the row stride. Wrapping
-// int16 arithmetic like the portable version (|sum| <= 12 * 16 * 128 never wraps).
+// The same sums with AVX2: the 16 columns of a pixel in one register for all its 60 vertices
+// (the portable loop's int16 array went through the stack at every vertex, a store-to-load
+// chain that took most of its time); the cell offsets and walk keys of 8 pixels computed
+// together in vectors; each vertex weight broadcast from the walk entry by one byte shuffle;
+// the vertex steps pre-multiplied by the row stride. Wrapping int16 arithmetic like the
+// portable version (|sum| <= 12 * 16 * 128 never wraps).
+[[gnu::target("avx2")]] inline __m256i load8_u32(const std::uint8_t* p) {  // 8 bytes -> 8 x int32
+  return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+}
+
+[[gnu::target("avx2")]] inline __m256i pixel_sums_avx2(const std::int8_t* const* tables, const std::int32_t* cell,
+                                                       const std::int32_t* key, int lane, const Walk* walk,
+                                                       const std::int32_t (*steps)[4], const __m256i* pick) {
+  __m256i acc = _mm256_setzero_si256();
+  for (int t = 0; t < 4 * kLutPatterns; ++t) {
+    const Walk& wk = walk[key[t * 8 + lane]];
+    const std::int8_t* row0 = tables[t >> 2] + cell[t * 8 + lane];
+    const std::int32_t* step = steps[wk.order];
+    std::int64_t bytes;
+    std::memcpy(&bytes, &wk, sizeof bytes);
+    const __m256i wv = _mm256_set1_epi64x(bytes);
+    for (int k = 0; k < 5; ++k) {
+      const std::int8_t* row = row0 + (k == 0 ? 0 : step[k - 1]);
+      const __m256i v = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row)));
+      acc = _mm256_add_epi16(acc, _mm256_mullo_epi16(v, _mm256_shuffle_epi8(wv, pick[k])));
+    }
+  }
+  return acc;
+}
+
 [[gnu::target("avx2")]] void sums_row_avx2(const std::uint8_t* base, int width, const int (*offs)[4][4],
                                            const std::int8_t* const* tables, int stride, const Walk* walk,
                                            const Orders* orders, std::int16_t* acc_out) {
+  static_assert(sizeof(Walk) == 8);
   std::int32_t steps[24][4];
   for (int o = 0; o < 24; ++o)
     for (int k = 0; k < 4; ++k) steps[o][k] = orders->step[o][k] * stride;
-  for (int x = 0; x < width; ++x) {
-    __m256i acc = _mm256_setzero_si256();
+  __m256i pick[5];  // byte k of the walk entry (weight k) zero-extended into every 16-bit lane
+  for (int k = 0; k < 5; ++k) pick[k] = _mm256_set1_epi16(static_cast<short>(0x8000 | k));
+  alignas(32) std::int32_t cell[4 * kLutPatterns * 8], key[4 * kLutPatterns * 8];
+  const __m256i m15 = _mm256_set1_epi32(15), vstride = _mm256_set1_epi32(stride);
+  for (int x0 = 0; x0 < width; x0 += 8) {
+    // 8 pixels at a time; the last group may start earlier and overlap (recomputed sums are equal).
+    const int x = std::min(x0, width - 8);
+    if (x < 0) break;  // rows narrower than 8: the portable loop below
     const std::uint8_t* s0 = base + x;
-    for (int p = 0; p < kLutPatterns; ++p) {
-      const std::int8_t* table = tables[p];
-      for (int r = 0; r < 4; ++r) {
-        const int a = s0[offs[p][r][0]], b = s0[offs[p][r][1]], c = s0[offs[p][r][2]], d = s0[offs[p][r][3]];
-        const Walk& wk = walk[((a & 15) << 12) | ((b & 15) << 8) | ((c & 15) << 4) | (d & 15)];
-        const std::int8_t* row0 =
-            table + static_cast<std::size_t>((a >> 4) * 4913 + (b >> 4) * 289 + (c >> 4) * 17 + (d >> 4)) * stride;
-        const std::int32_t* step = steps[wk.order];
-        // (No lambda here: it would not inherit the target attribute.)
-        for (int k = 0; k < 5; ++k) {
-          const std::int8_t* row = row0 + (k == 0 ? 0 : step[k - 1]);
-          const __m256i v = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row)));
-          acc = _mm256_add_epi16(acc, _mm256_mullo_epi16(v, _mm256_set1_epi16(static_cast<short>(wk.w[k]))));
-        }
-      }
+    for (int t = 0; t < 4 * kLutPatterns; ++t) {
+      const int p = t >> 2, r = t & 3;
+      const __m256i a = load8_u32(s0 + offs[p][r][0]), b = load8_u32(s0 + offs[p][r][1]);
+      const __m256i c = load8_u32(s0 + offs[p][r][2]), d = load8_u32(s0 + offs[p][r][3]);
+      const __m256i msb = _mm256_add_epi32(
+          _mm256_add_epi32(_mm256_mullo_epi32(_mm256_srli_epi32(a, 4), _mm256_set1_epi32(4913)),
+                           _mm256_mullo_epi32(_mm256_srli_epi32(b, 4), _mm256_set1_epi32(289))),
+          _mm256_add_epi32(_mm256_mullo_epi32(_mm256_srli_epi32(c, 4), _mm256_set1_epi32(17)), _mm256_srli_epi32(d, 4)));
+      const __m256i lsb = _mm256_or_si256(
+          _mm256_or_si256(_mm256_slli_epi32(_mm256_and_si256(a, m15), 12), _mm256_slli_epi32(_mm256_and_si256(b, m15), 8)),
+          _mm256_or_si256(_mm256_slli_epi32(_mm256_and_si256(c, m15), 4), _mm256_and_si256(d, m15)));
+      _mm256_store_si256(reinterpret_cast<__m256i*>(cell + t * 8), _mm256_mullo_epi32(msb, vstride));
+      _mm256_store_si256(reinterpret_cast<__m256i*>(key + t * 8), lsb);
     }
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc_out + static_cast<std::size_t>(x) * kCols), acc);
+    for (int i = 0; i < 8; ++i)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc_out + static_cast<std::size_t>(x + i) * kCols),
+                          pixel_sums_avx2(tables, cell, key, i, walk, steps, pick));
   }
+  if (width < 8) sums_row(base, width, offs, tables, stride, walk, orders, acc_out);
 }
 #endif
 
