@@ -133,6 +133,36 @@ class ImplicitEquality(unittest.TestCase):
         it.export_random(root, tiny=True, seed=4)
         self.check_set(root)
 
+    def test_cmsr_levels_and_odd_scales(self):
+        # (Merged from tests/implicit_torch_equality.py.) LMF at x5 on the tiny architecture
+        # (a scale between the table's targets: two decode levels) with the engine reporting
+        # CMSR on; fractional and asymmetric scales without CMSR.
+        root = os.path.join(self.tmp, "random-odd")
+        it.export_random(root, tiny=True, seed=3)
+        folder = os.path.join(root, "lmf")
+        model, meta = it.load_model(folder)
+        out = os.path.join(self.tmp, "out-cmsr.bmp")
+        r = subprocess.run([CLI, "resize", self.inp, out, "--scale", "5", "--method", "lmf", "--model-dir", folder,
+                            "--backend", "cpu", "--stats"], check=True, capture_output=True, text=True)
+        self.assertIn("cmsr on", r.stdout)
+        cpp = imgio.read_bmp(out).astype(int)
+        ours = render(model, meta, self.img, 5.0, 5.0, cmsr=True).astype(int)
+        diff = np.abs(cpp - ours)
+        # a pixel whose modulation is within float noise of a threshold may pick another level
+        self.assertLess(float((diff > 1).mean()), 0.002, f"lmf cmsr x5: {(diff > 1).mean():.3%} > 1")
+        self.assertLess(float((diff > 0).mean()), 0.03, "lmf cmsr x5")
+        for m in it.METHODS:
+            for scale in ("1.7", "2.5x3.5"):
+                with self.subTest(model=m, scale=scale):
+                    model, meta = it.load_model(os.path.join(root, m))
+                    out = os.path.join(self.tmp, f"out-odd-{m}.bmp")
+                    subprocess.run([CLI, "resize", self.inp, out, "--scale", scale, "--method", m, "--model-dir",
+                                    os.path.join(root, m), "--backend", "cpu", "--no-cmsr"], check=True,
+                                   stdout=subprocess.DEVNULL)
+                    diff = np.abs(imgio.read_bmp(out).astype(int) - render(model, meta, self.img, *parse_scale(scale)))
+                    self.assertLessEqual(int(diff.max()), 1, f"{m} x{scale}")
+                    self.assertLess(float((diff > 0).mean()), 0.005, f"{m} x{scale}")
+
     def test_shipped_models(self):
         root = os.path.join(ROOT, "models")
         if not all(os.path.exists(os.path.join(root, m, "model.safetensors")) for m in it.METHODS):
