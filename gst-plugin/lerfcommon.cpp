@@ -213,8 +213,37 @@ void fill_plane(const lerf::PlaneView& view, const std::array<std::uint8_t, 4>& 
   }
 }
 
+namespace {
+
+// One field of a plane job: input rows of parity `field` (frame rows field, field + 2, ...),
+// the output rows of the same parity (out_row0: the plane row where job.out starts, so a
+// letterbox offset keeps the parity of frame rows), and the map between the two fields'
+// row numbers: out_to_in_field = S_in^-1 M S_out, S_out: (x, j) -> (x, 2 j + o) in the output
+// view, S_in^-1: (u, v) -> (u, (v - field) / 2).
+lerf::PlaneJob field_job(const lerf::PlaneJob& job, int field, int out_row0) {
+  lerf::PlaneJob f = job;
+  const int o = ((field - out_row0) % 2 + 2) % 2;
+  f.in.data = job.in.data + static_cast<std::ptrdiff_t>(field) * job.in.stride;
+  f.in.stride = job.in.stride * 2;
+  f.in.height = (job.in.height - field + 1) / 2;
+  f.out.data = job.out.data + static_cast<std::ptrdiff_t>(o) * job.out.stride;
+  f.out.stride = job.out.stride * 2;
+  f.out.height = (job.out.height - o + 1) / 2;
+  const lerf::Matrix3 s_out{{1, 0, 0, 0, 2, static_cast<double>(o), 0, 0, 1}};
+  const lerf::Matrix3 s_in_inv{{1, 0, 0, 0, 0.5, -0.5 * field, 0, 0, 1}};
+  f.map.out_to_in = s_in_inv * job.map.out_to_in * s_out;
+  return f;
+}
+
+}  // namespace
+
 void render_frame(lerf::Engine& engine, GstVideoFrame* in, GstVideoFrame* out, const lerf::CoordinateMap& luma_map,
                   const Rect& out_rect, lerf::Border border, bool transparent) {
+  // Interlaced frames (interleaved, or mixed with the buffer flagged interlaced): each field is
+  // resampled on its own, so the two instants of a frame are never blended together. Alternate
+  // mode carries one field per buffer: progressive here.
+  const bool fields = GST_VIDEO_INFO_INTERLACE_MODE(&in->info) != GST_VIDEO_INTERLACE_MODE_ALTERNATE &&
+                      GST_VIDEO_FRAME_IS_INTERLACED(in);
   auto in_layouts = plane_layouts(in->info);
   auto out_layouts = plane_layouts(out->info);
   if (in_layouts.size() != out_layouts.size()) throw lerf::Error("input and output formats differ");
@@ -232,7 +261,16 @@ void render_frame(lerf::Engine& engine, GstVideoFrame* in, GstVideoFrame* out, c
     job.map = lerf::plane_map(luma_map, l.sampling);
     job.border = border;
     job.border_value = black;
-    if (!job.out.empty()) jobs.push_back(job);
+    if (job.out.empty()) continue;
+    if (!fields) {
+      jobs.push_back(job);
+      continue;
+    }
+    const int out_row0 = full ? 0 : (out_rect.y >> l.h_sub);
+    for (int field = 0; field < 2; ++field) {
+      lerf::PlaneJob f = field_job(job, field, out_row0);
+      if (f.in.height > 0 && !f.out.empty()) jobs.push_back(f);
+    }
   }
   engine.run(jobs);
 }

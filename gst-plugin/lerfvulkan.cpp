@@ -186,6 +186,14 @@ bool VulkanPath::configure(GstElement* element, GstCaps* incaps, const GstVideoI
   d.in_info = in_info;
   d.out_info = out_info;
   if (d.mode == Impl::Mode::System) return true;
+  if (GST_VIDEO_INFO_IS_INTERLACED(&in_info) &&
+      GST_VIDEO_INFO_INTERLACE_MODE(&in_info) != GST_VIDEO_INTERLACE_MODE_ALTERNATE) {
+    // Field-wise resampling needs row strides that Vulkan images do not have (system memory
+    // does it, lerfcommon.cpp render_frame): refuse rather than blend the two fields.
+    GST_ELEMENT_ERROR(element, STREAM, FORMAT, ("Interlaced video in Vulkan memory is not supported"),
+                      ("put vulkandownload before the element, or deinterlace"));
+    return false;
+  }
   if (!gst_vulkan_ensure_element_data(element, &d.display, &d.instance)) {
     GST_ELEMENT_ERROR(element, RESOURCE, NOT_FOUND, ("Failed to retrieve a Vulkan instance/display"), (nullptr));
     return false;

@@ -968,3 +968,64 @@ TEST(LerfWarp, NavigationEventsFollowTheInverseWarp) {
   gst_object_unref(warp);
   EXPECT_FALSE(click_upstream(h, 30.0, 5.0, x, y));
 }
+
+// Interlaced video: each field is resampled on its own. A frame whose top field (even rows) is
+// flat 50 and bottom field (odd rows) flat 200 comes out with every even row 50 and every odd
+// row 200, at a fractional scale and with letterbox borders on an odd row; resampled as one
+// picture the fields would blend. Mixed mode without the buffer's interlaced flag is
+// progressive (blended), alternate mode (one field per buffer) likewise.
+TEST(LerfScale, InterlacedFieldsAreScaledSeparately) {
+  struct Case {
+    const char* mode;
+    bool flag;  // GST_VIDEO_BUFFER_FLAG_INTERLACED on the buffer
+    int out_w, out_h;
+    bool borders;
+    bool separate;
+  };
+  for (Case c : {Case{"interleaved", false, 24, 30, false, true}, Case{"interleaved", false, 24, 29, true, true},
+                 Case{"mixed", true, 24, 30, false, true}, Case{"mixed", false, 24, 30, false, false},
+                 Case{"progressive", false, 24, 30, false, false}}) {
+    for (const char* method : {"bilinear", "bicubic", "lerf-g"}) {
+      SCOPED_TRACE(std::string(c.mode) + " " + method + " " + std::to_string(c.out_h) + (c.flag ? " flagged" : ""));
+      Harness h((std::string("lerfscale name=s method=") + method).c_str());
+      GstElement* scale = h.element("s");
+      g_object_set(scale, "add-borders", static_cast<gboolean>(c.borders), nullptr);
+      gst_object_unref(scale);
+      auto caps = [&](int w, int hgt, const char* par) {
+        return std::string("video/x-raw,format=GRAY8,width=") + std::to_string(w) + ",height=" +
+               std::to_string(hgt) + ",framerate=25/1,pixel-aspect-ratio=" + par + ",interlace-mode=" + c.mode;
+      };
+      // Borders: 16x12 at 1:1 into 24x29 at 1:1 keeps 4:3, so the picture is 24x18 at row 5 or 6.
+      gst_harness_set_caps_str(h, caps(16, 12, "1/1").c_str(), caps(c.out_w, c.out_h, c.borders ? "1/1" : "5/4").c_str());
+      GstVideoInfo in = info_from(caps(16, 12, "1/1"));
+      GstBuffer* buf = gst_buffer_new_allocate(nullptr, GST_VIDEO_INFO_SIZE(&in), nullptr);
+      GstMapInfo map;
+      ASSERT_TRUE(gst_buffer_map(buf, &map, GST_MAP_WRITE));
+      for (int y = 0; y < 12; ++y) std::memset(map.data + y * GST_VIDEO_INFO_PLANE_STRIDE(&in, 0), y % 2 ? 200 : 50, 16);
+      gst_buffer_unmap(buf, &map);
+      if (c.flag) GST_BUFFER_FLAG_SET(buf, GST_VIDEO_BUFFER_FLAG_INTERLACED);
+      GstBuffer* result = push_pull(h, buf);
+      ASSERT_NE(result, nullptr);
+      auto got = planes_of(info_from(caps(c.out_w, c.out_h, c.borders ? "1/1" : "5/4")), result);
+      gst_buffer_unref(result);
+      ASSERT_EQ(got[0].height, c.out_h);
+      int picture_rows = 0, blended = 0, wrong_parity = 0;
+      for (int y = 0; y < c.out_h; ++y) {
+        const std::uint8_t* row = &got[0].bytes[static_cast<std::size_t>(y) * c.out_w];
+        if (c.borders && row[0] == 0 && row[c.out_w - 1] == 0) continue;  // letterbox (GRAY8 black)
+        ++picture_rows;
+        for (int x = 0; x < c.out_w; ++x) {
+          if (row[x] != 50 && row[x] != 200) ++blended;
+          else if (row[x] != (y % 2 ? 200 : 50)) ++wrong_parity;
+        }
+      }
+      EXPECT_GE(picture_rows, 18);
+      if (c.separate) {
+        EXPECT_EQ(blended, 0);
+        EXPECT_EQ(wrong_parity, 0);
+      } else {
+        EXPECT_GT(blended, 0);  // one picture: the fields mix
+      }
+    }
+  }
+}
