@@ -237,6 +237,15 @@ void sums_row(const std::uint8_t* base, int width, const int (*offs)[4][4], cons
   }
 }
 
+// Logits of component k for one row from its sums (imlut_pixel_logit: bins 0 and 1 of the
+// per-scale table at weight f), written every ch floats. Cloned per ISA: the strided int16
+// reads vectorise.
+[[gnu::target_clones("avx512f", "avx2", "default")]] void logits_row(const std::int16_t* sums, int width, int K, int k,
+                                                                    float f, int ch, float* out) {
+  for (int x = 0; x < width; ++x)
+    out[static_cast<std::size_t>(x) * ch] = imlut_pixel_logit(sums + static_cast<std::size_t>(x) * kCols, K, 0, 1, f, k);
+}
+
 using SumsRow = void (*)(const std::uint8_t*, int, const int (*)[4][4], const std::int8_t* const*, int, const Walk*,
                          const Orders*, std::int16_t*);
 
@@ -309,11 +318,8 @@ void ImLutCpu::render_fast_separable(const ImLutAnalysis& an, const PlaneJob& jo
       for (int y = y0; y < y1; ++y) {
         sums_row_best(&padded_[static_cast<std::size_t>(y + kPad) * PW + kPad], W, offs, tables, stride, walk, orders,
                  sums.data());
-        for (int x = 0; x < W; ++x) {
-          for (int k = 0; k < K; ++k)
-            logits_[((static_cast<std::size_t>(k) * H + y) * W + x) * ch + c] =
-                imlut_pixel_logit(&sums[static_cast<std::size_t>(x) * kCols], K, 0, 1, f, k);
-        }
+        for (int k = 0; k < K; ++k)
+          logits_row(sums.data(), W, K, k, f, ch, &logits_[((static_cast<std::size_t>(k) * H + y) * W) * ch + c]);
       }
     });
   }
