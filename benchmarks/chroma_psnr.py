@@ -4,7 +4,7 @@ HR image of a dataset, its Cb and Cr planes (PIL YCbCr, 2x2 averaged = the chrom
 frame) are downscaled by 2 with PIL's bicubic and upscaled back by `lerf resize`; PSNR over
 the plane with a 2-pixel border shaved, averaged over planes. Needs python3-pil.
 
-  /usr/bin/python3 benchmarks/chroma_psnr.py build-rel/tools/lerf ../shared/datasets/Set14/x2/HR
+  /usr/bin/python3 benchmarks/chroma_psnr.py build-rel/tools/lerf ../shared/datasets/Set14/x2/HR [METHOD,...]
 """
 import glob
 import os
@@ -20,7 +20,8 @@ METHODS = ["bilinear", "bicubic", "lanczos", "lerf-g", "lerf-l"]
 
 def main():
     cli, hr_dir = sys.argv[1], sys.argv[2]
-    res = {m: [] for m in METHODS}
+    methods = sys.argv[3].split(",") if len(sys.argv) > 3 else METHODS
+    res = {m: [] for m in methods}
     with tempfile.TemporaryDirectory() as tmp:
         for path in sorted(glob.glob(os.path.join(hr_dir, "*.png"))):
             im = Image.open(path).convert("RGB")
@@ -32,14 +33,14 @@ def main():
                 hr8 = np.clip(np.round(hr), 0, 255).astype(np.uint8)
                 lr_path = os.path.join(tmp, "lr.png")
                 Image.fromarray(hr8).resize((w // 4, h // 4), Image.BICUBIC).save(lr_path)
-                for m in METHODS:
+                for m in methods:
                     out_path = os.path.join(tmp, "out.png")
                     subprocess.run([cli, "resize", "--method", m, "--size", f"{w // 2}x{h // 2}", lr_path, out_path],
                                    check=True, capture_output=True)
                     out = np.asarray(Image.open(out_path).convert("L")).astype(np.float64)
                     mse = np.mean((out[2:-2, 2:-2] - hr8[2:-2, 2:-2]) ** 2)
                     res[m].append(10 * np.log10(255.0 ** 2 / max(mse, 1e-10)))
-    for m in METHODS:
+    for m in methods:
         print(f"{m:9s} mean chroma PSNR {np.mean(res[m]):.2f} dB over {len(res[m])} planes")
 
 
