@@ -39,6 +39,7 @@
 #include "lerf/error.hpp"
 #include "lerf/geometry.hpp"
 #include "lerfcommon.hpp"
+#include "lerfvfuncs.hpp"
 #include "lerfvulkan.hpp"
 
 GST_DEBUG_CATEGORY_STATIC(gst_lerf_scale_debug);
@@ -322,34 +323,10 @@ static void gst_lerf_scale_finalize(GObject* object) {
   G_OBJECT_CLASS(gst_lerf_scale_parent_class)->finalize(object);
 }
 
-static gboolean gst_lerf_scale_stop(GstBaseTransform* trans) {
-  GST_LERF_SCALE(trans)->state->cache.reset();
-  GST_LERF_SCALE(trans)->state->vk.stop();
-  return TRUE;
-}
-
-static void gst_lerf_scale_set_context(GstElement* element, GstContext* context) {
-  GST_LERF_SCALE(element)->state->vk.set_context(element, context);
-  GST_ELEMENT_CLASS(gst_lerf_scale_parent_class)->set_context(element, context);
-}
-
-static gboolean gst_lerf_scale_query(GstBaseTransform* trans, GstPadDirection direction, GstQuery* query) {
-  if (GST_LERF_SCALE(trans)->state->vk.query(GST_ELEMENT(trans), query)) return TRUE;
-  return GST_BASE_TRANSFORM_CLASS(gst_lerf_scale_parent_class)->query(trans, direction, query);
-}
-
-static gboolean gst_lerf_scale_propose_allocation(GstBaseTransform* trans, GstQuery* decide_query, GstQuery* query) {
-  auto& vk = GST_LERF_SCALE(trans)->state->vk;
-  if (vk.active() && !gst_base_transform_is_passthrough(trans)) return vk.propose_allocation(trans, query);
-  return GST_BASE_TRANSFORM_CLASS(gst_lerf_scale_parent_class)->propose_allocation(trans, decide_query, query);
-}
-
-static gboolean gst_lerf_scale_decide_allocation(GstBaseTransform* trans, GstQuery* query) {
-  auto& vk = GST_LERF_SCALE(trans)->state->vk;
-  if (vk.active()) return vk.decide_allocation(trans, query);
-  return GST_BASE_TRANSFORM_CLASS(gst_lerf_scale_parent_class)->decide_allocation(trans, query);
-}
-
+struct ScaleTraits {
+  static ScaleState& state(gpointer element) { return *GST_LERF_SCALE(element)->state; }
+  static gpointer parent_class() { return gst_lerf_scale_parent_class; }
+};
 
 static GstCaps* gst_lerf_scale_transform_caps(GstBaseTransform* trans, GstPadDirection direction, GstCaps* caps,
                                               GstCaps* filter) {
@@ -477,12 +454,8 @@ static void gst_lerf_scale_class_init(GstLerfScaleClass* klass) {
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
 
-  trans_class->stop = gst_lerf_scale_stop;
+  lerfgst::SharedVfuncs<ScaleTraits>::install(element_class, trans_class);
   trans_class->src_event = gst_lerf_scale_src_event;
-  element_class->set_context = gst_lerf_scale_set_context;
-  trans_class->query = gst_lerf_scale_query;
-  trans_class->propose_allocation = gst_lerf_scale_propose_allocation;
-  trans_class->decide_allocation = gst_lerf_scale_decide_allocation;
   trans_class->transform = gst_lerf_scale_transform;
   trans_class->transform_caps = gst_lerf_scale_transform_caps;
   trans_class->fixate_caps = gst_lerf_scale_fixate_caps;

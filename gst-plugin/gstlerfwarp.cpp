@@ -39,6 +39,7 @@
 #include "lerf/error.hpp"
 #include "lerf/geometry.hpp"
 #include "lerfcommon.hpp"
+#include "lerfvfuncs.hpp"
 #include "lerfvulkan.hpp"
 
 GST_DEBUG_CATEGORY_STATIC(gst_lerf_warp_debug);
@@ -141,34 +142,10 @@ static void gst_lerf_warp_finalize(GObject* object) {
   G_OBJECT_CLASS(gst_lerf_warp_parent_class)->finalize(object);
 }
 
-static gboolean gst_lerf_warp_stop(GstBaseTransform* trans) {
-  GST_LERF_WARP(trans)->state->cache.reset();
-  GST_LERF_WARP(trans)->state->vk.stop();
-  return TRUE;
-}
-
-static void gst_lerf_warp_set_context(GstElement* element, GstContext* context) {
-  GST_LERF_WARP(element)->state->vk.set_context(element, context);
-  GST_ELEMENT_CLASS(gst_lerf_warp_parent_class)->set_context(element, context);
-}
-
-static gboolean gst_lerf_warp_query(GstBaseTransform* trans, GstPadDirection direction, GstQuery* query) {
-  if (GST_LERF_WARP(trans)->state->vk.query(GST_ELEMENT(trans), query)) return TRUE;
-  return GST_BASE_TRANSFORM_CLASS(gst_lerf_warp_parent_class)->query(trans, direction, query);
-}
-
-static gboolean gst_lerf_warp_propose_allocation(GstBaseTransform* trans, GstQuery* decide_query, GstQuery* query) {
-  auto& vk = GST_LERF_WARP(trans)->state->vk;
-  if (vk.active() && !gst_base_transform_is_passthrough(trans)) return vk.propose_allocation(trans, query);
-  return GST_BASE_TRANSFORM_CLASS(gst_lerf_warp_parent_class)->propose_allocation(trans, decide_query, query);
-}
-
-static gboolean gst_lerf_warp_decide_allocation(GstBaseTransform* trans, GstQuery* query) {
-  auto& vk = GST_LERF_WARP(trans)->state->vk;
-  if (vk.active()) return vk.decide_allocation(trans, query);
-  return GST_BASE_TRANSFORM_CLASS(gst_lerf_warp_parent_class)->decide_allocation(trans, query);
-}
-
+struct WarpTraits {
+  static WarpState& state(gpointer element) { return *GST_LERF_WARP(element)->state; }
+  static gpointer parent_class() { return gst_lerf_warp_parent_class; }
+};
 
 static GstCaps* gst_lerf_warp_transform_caps(GstBaseTransform*, GstPadDirection, GstCaps* caps, GstCaps* filter) {
   return lerfgst::open_size_caps(caps, filter, false);
@@ -310,12 +287,8 @@ static void gst_lerf_warp_class_init(GstLerfWarpClass* klass) {
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
 
-  trans_class->stop = gst_lerf_warp_stop;
+  lerfgst::SharedVfuncs<WarpTraits>::install(element_class, trans_class);
   trans_class->src_event = gst_lerf_warp_src_event;
-  element_class->set_context = gst_lerf_warp_set_context;
-  trans_class->query = gst_lerf_warp_query;
-  trans_class->propose_allocation = gst_lerf_warp_propose_allocation;
-  trans_class->decide_allocation = gst_lerf_warp_decide_allocation;
   trans_class->transform = gst_lerf_warp_transform;
   trans_class->transform_caps = gst_lerf_warp_transform_caps;
   trans_class->fixate_caps = gst_lerf_warp_fixate_caps;
