@@ -16,28 +16,7 @@ PY=/usr/bin/python3
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 
-HERE_DIR="$HERE" "$PY" - "$TMP" <<'PYEOF'
-import os, sys
-import numpy as np
-sys.path.insert(0, os.environ["HERE_DIR"])
-import imgio
-tmp = sys.argv[1]
-rng = np.random.default_rng(0)
-def image(h, w):
-    y, x = np.mgrid[0:h, 0:w].astype(np.float64)
-    chans = []
-    for c in range(3):
-        a, b, t = rng.uniform(3, 15, 3)
-        v = 120 + 60 * np.sin(x / a + c) * np.cos(y / b) + 50 * ((x * np.cos(t) + y * np.sin(t)) % 60 > 30)
-        chans.append(v + rng.normal(0, 4, v.shape))
-    return np.clip(np.stack(chans, -1), 0, 255).astype(np.uint8)
-os.makedirs(f"{tmp}/src", exist_ok=True)
-os.makedirs(f"{tmp}/eval/HR", exist_ok=True)
-for i in range(2):
-    imgio.write_bmp(f"{tmp}/src/synth{i}.bmp", image(200, 240))
-for i in range(2):
-    imgio.write_bmp(f"{tmp}/eval/HR/img{i}.bmp", image(60, 72))
-PYEOF
+"$PY" "$HERE/smoke_lib.py" images "$TMP" 2 200x240
 
 "$PREP" "$TMP/data" 2 2,3,2x3 "$TMP"/src/*.bmp >/dev/null
 for mixing in affine softmax; do
@@ -46,12 +25,6 @@ for mixing in affine softmax; do
   test -f "$TMP/models/$mixing/im-lut/model.json"
   "$CLI" eval --method im-lut --model-dir "$TMP/models/$mixing" --dataset "$TMP/eval" --scales 2,2.5 --json --threads 1 \
     > "$TMP/$mixing.json"
-  "$PY" - "$TMP/$mixing.json" <<'PYEOF'
-import json, sys
-r = json.load(open(sys.argv[1]))
-p = [x["psnr_y"] for x in r["results"]]
-assert all(v > 15 for v in p), p
-print("smoke eval", r["method"], p)
-PYEOF
+  "$PY" "$HERE/smoke_lib.py" check-eval "$TMP/$mixing.json"
 done
 echo "train-imlut-smoke: ok"

@@ -20,19 +20,12 @@ import torch
 import torch.nn.functional as F
 sys.path.insert(0, os.environ["HERE_DIR"])
 tmp = sys.argv[1]
+from smoke_lib import image
 rng = np.random.default_rng(0)
-def image(h, w):
-    y, x = np.mgrid[0:h, 0:w].astype(np.float64)
-    chans = []
-    for c in range(3):
-        a, b, t = rng.uniform(3, 15, 3)
-        v = 120 + 60 * np.sin(x / a + c) * np.cos(y / b) + 50 * ((x * np.cos(t) + y * np.sin(t)) % 60 > 30)
-        chans.append(v + rng.normal(0, 2, v.shape))
-    return np.clip(np.stack(chans, -1), 0, 255).astype(np.uint8)
 # two training images plus the three held-out names of train.py (validation and CMSR)
 from train import VAL_IMAGES
 for name in ("synth0", "synth1") + tuple(VAL_IMAGES):
-    hr = image(96, 120)
+    hr = image(rng, 96, 120, noise=2.0)
     d = os.path.join(tmp, "data", name)
     os.makedirs(d)
     np.save(os.path.join(d, "hr.npy"), hr)
