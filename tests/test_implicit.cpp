@@ -456,6 +456,29 @@ TEST(Implicit, ThreadCountAndAnalysisReuseDoNotChangeTheResult) {
   }
 }
 
+// An input whose analysis would not fit in memory is a clear error before anything is
+// allocated (LERF_MAX_ANALYSIS_MB lowers the limit here); under the limit it runs.
+TEST(Implicit, TooLargeAnInputIsAClearErrorNotAnOutOfMemoryKill) {
+  for (Method method : {Method::Liif, Method::ALiif, Method::Lmf}) {
+    auto model = random_model(method, 11);
+    cv::Mat in = photo(120, 90, 3);
+    const std::size_t need = implicit_analysis_bytes(method, model->implicit, 120, 90, 3, true);
+    EXPECT_GT(need, std::size_t{120} * 90 * 3 * 4 * static_cast<std::size_t>(model->implicit.channels));
+    auto backend = backend_for(model, cpu::CpuPath::Fast, 2);
+    ::setenv("LERF_MAX_ANALYSIS_MB", std::to_string(static_cast<double>(need) / (1 << 20) * 0.9).c_str(), 1);
+    try {
+      backend->analyse(cv_bridge::const_view(in));
+      ADD_FAILURE() << method_name(method) << ": no error";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("120x90 plane of 3 channel(s) needs about"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("LERF_MAX_ANALYSIS_MB"), std::string::npos) << e.what();
+    }
+    ::setenv("LERF_MAX_ANALYSIS_MB", std::to_string(static_cast<double>(need) / (1 << 20) * 1.1).c_str(), 1);
+    EXPECT_NO_THROW(backend->analyse(cv_bridge::const_view(in))) << method_name(method);
+    ::unsetenv("LERF_MAX_ANALYSIS_MB");
+  }
+}
+
 TEST(Implicit, ExtremeWeightsGiveNoNaNPixels) {
   // Weights of 1e15: activations overflow to inf and NaN; every pixel still comes out, the
   // non-finite ones as the bicubic base, and the two paths agree on which.

@@ -1,5 +1,6 @@
 // Implicit model folders (docs/IMPLICIT.md): model.json (method, architecture, CMSR tables)
 // + model.safetensors (float32 tensors named as torch names them).
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <iterator>
@@ -164,6 +165,19 @@ Model load_implicit_model(Method method, const fs::path& dir) {
       m.render.push_back(t.linear("dec.render." + std::to_string(l), l == 0 ? R + 4 : R, l == L ? 1 : R));
   }
   return model;
+}
+
+std::size_t implicit_analysis_bytes(Method method, const ImplicitModel& m, int width, int height, int channels,
+                                    bool fast_path) {
+  const std::size_t P = static_cast<std::size_t>(std::max(width, 0)) * static_cast<std::size_t>(std::max(height, 0));
+  const std::size_t C = static_cast<std::size_t>(m.channels);
+  std::size_t field = C;  // reference: the features
+  if (fast_path)
+    field = method == Method::Liif    ? static_cast<std::size_t>(m.mlp_hidden)
+            : method == Method::ALiif ? static_cast<std::size_t>(m.mlp_hidden + m.basis * m.basis_hidden)
+                                      : static_cast<std::size_t>(m.latent_dim()) + 1;  // + CMSR's modulation
+  // kept: every channel's field; transient: the input plane and 4 feature planes (h, b, t, u)
+  return sizeof(float) * P * (static_cast<std::size_t>(std::max(channels, 1)) * field + 1 + 4 * C);
 }
 
 ImplicitCost implicit_cost(Method method, const ImplicitModel& m) {

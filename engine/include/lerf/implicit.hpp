@@ -67,6 +67,13 @@ struct ImplicitCost {
 };
 ImplicitCost implicit_cost(Method method, const ImplicitModel& model);
 
+// Peak bytes of the CPU analysis of a plane of `channels` channels: the per-pixel field every
+// channel keeps (fast path: the first-layer terms, or LMF's latent; reference: the encoder
+// features) plus one channel's encoder buffers. An upper bound, used to refuse inputs that
+// would not fit (ImplicitCpu::analyse) with a clear error instead of running out of memory.
+std::size_t implicit_analysis_bytes(Method method, const ImplicitModel& model, int width, int height, int channels,
+                                    bool fast_path);
+
 // True when `dir` holds an implicit model (model.safetensors).
 bool has_implicit_files(const std::filesystem::path& dir);
 struct Model;

@@ -2,8 +2,12 @@
 // downscaling, CMSR) and the plain reference maths of docs/IMPLICIT.md, written as scalar
 // loops that follow the definition line by line. The fast path (implicit_fast.cpp) is tested
 // against it (tests/test_implicit.cpp).
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <limits>
 
 #include "fast_paths.hpp"
 #include "imlut_cpu.hpp"
@@ -230,7 +234,26 @@ ImplicitCpu::ImplicitCpu(const MethodSetup& setup, bool fast) : setup_(setup) {
 
 ImplicitCpu::~ImplicitCpu() = default;
 
+namespace {
+// The most memory an analysis may take: LERF_MAX_ANALYSIS_MB, else half the physical memory.
+std::size_t analysis_memory_limit() {
+  if (const char* e = std::getenv("LERF_MAX_ANALYSIS_MB"); e && *e)
+    return static_cast<std::size_t>(std::max(0.0, std::atof(e)) * 1024 * 1024);
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page <= 0) return std::numeric_limits<std::size_t>::max();
+  return static_cast<std::size_t>(pages) * static_cast<std::size_t>(page) / 2;
+}
+}  // namespace
+
 std::shared_ptr<const PlaneAnalysis> ImplicitCpu::analyse(ConstPlaneView in, ThreadPool& pool) {
+  const std::size_t need =
+      implicit_analysis_bytes(setup_.method, setup_.model->implicit, in.width, in.height, in.channels, net_ != nullptr);
+  if (const std::size_t limit = analysis_memory_limit(); need > limit)
+    throw Error(std::string(method_name(setup_.method)) + ": a " + std::to_string(in.width) + "x" +
+                std::to_string(in.height) + " plane of " + std::to_string(in.channels) + " channel(s) needs about " +
+                std::to_string(need >> 20) + " MiB for its analysis, more than the limit of " +
+                std::to_string(limit >> 20) +
+                " MiB (half the physical memory, or LERF_MAX_ANALYSIS_MB); use a smaller input or a LUT method");
   auto a = std::make_shared<ImplicitAnalysis>();
   a->input_size = in.size();
   a->channels = in.channels;
