@@ -313,7 +313,8 @@ void ImLutCpu::render_fast_separable(const ImLutAnalysis& an, const PlaneJob& jo
     static const SumsRow best = pick_sums_row();
     const SumsRow sums_row_best = g_portable_sums ? sums_row : best;
     pool.parallel_for(H, [&](int y0, int y1) {
-      std::vector<std::int16_t> sums(static_cast<std::size_t>(W) * kCols);
+      thread_local std::vector<std::int16_t> sums;  // per worker, kept across frames
+      if (sums.size() < static_cast<std::size_t>(W) * kCols) sums.resize(static_cast<std::size_t>(W) * kCols);
       const std::int8_t* tables[kLutPatterns] = {sub_[0].data(), sub_[1].data(), sub_[2].data()};
       for (int y = y0; y < y1; ++y) {
         sums_row_best(&padded_[static_cast<std::size_t>(y + kPad) * PW + kPad], W, offs, tables, stride, walk, orders,
