@@ -25,6 +25,9 @@ def main():
     ap.add_argument("--train-log", default="")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--extra", default="", help="JSON file merged into model.json (ablations, timings)")
+    ap.add_argument("--version", default="1")
+    ap.add_argument("--component-version", default="v1.1", help="version of models/lerf-g copied into lerf-g/")
+    ap.add_argument("--train-out", default="tools/train/work/imlut-v1", help="train_imlut.py --out of the recipe")
     args = ap.parse_args()
 
     mj = os.path.join(args.model, "model.json")
@@ -42,12 +45,12 @@ def main():
     targs = log.get("args", {})
     meta.update({
         "method": "im-lut",
-        "version": "1",
+        "version": args.version,
         "description": "lerfscale's IM-LUT: per pixel an affine mix (weights sum to 1) of nearest, bilinear, "
                        "bicubic, lanczos and our lerf-g, the mixing logits looked up from s/c/t pattern LUTs "
                        "(4 rotations, 4-simplex) per scale bin, trained directly on the engine's inference maths",
         "layout": "imlut_{s,c,t}.npy int8 (83521, bins x components), column = bin * K + k; lerf-g/ = the lerf-g "
-                  "component's LeRF-G tables (frozen copy of models/lerf-g v1.1); docs/IMLUT.md",
+                  "component's LeRF-G tables (frozen copy of models/lerf-g " + args.component_version + "); docs/IMLUT.md",
         "training_data": "the LeRF training's photographs (tools/train/prepare_data.sh: 40 Debian 12 wallpaper "
                          "photographs, 37 train, 3 held out: Path, greentock, friends); no benchmark image",
         "recipe": {
@@ -67,14 +70,14 @@ def main():
                            "MATLAB-compatible bicubic"},
         "comparison": {"lerf-g (models/lerf-g at evaluation time)": lerfg, "im-lut minus lerf-g, dB": delta},
         "reproduce": {
-            "train": "/usr/bin/python3 tools/train/train_imlut.py --out tools/train/work/imlut-v1 --lerf-dir "
+            "train": f"/usr/bin/python3 tools/train/train_imlut.py --out {args.train_out} --lerf-dir "
                      "models/lerf-g --mixing affine --iters 4000 --log-every 100 --ckpt-every 1000 --threads 1 "
                      "(data: tools/train/prepare_data.sh build-imlut), then copy imlut_*.npy, lerf-g/ to models/im-lut",
             "evaluate": "build-imlut/tools/lerf eval --method im-lut --dataset ../shared/datasets/Set5 "
                         "--scales 1.5,2,2.5,3,4   (and Set14; vs --method lerf-g)",
             "finalize": "/usr/bin/python3 tools/train/finalize_imlut.py --model models/im-lut --cli "
                         "build-imlut/tools/lerf --datasets ../shared/datasets/Set5,../shared/datasets/Set14 "
-                        "--train-log tools/train/work/imlut-v1/train_log.json",
+                        f"--train-log {args.train_out}/train_log.json",
         },
     })
     if args.extra:
