@@ -123,20 +123,16 @@ class ImLut(torch.nn.Module):
         self.tables = torch.nn.ParameterList(
             [torch.nn.Parameter(torch.zeros(lt.ENTRIES, self.S * self.K)) for _ in range(3)])
         self.quantised = True
-        self.lerf = None
-        if "lerf-g" in self.components:
-            self.lerf = lt.LerfLuts(3)
-            self.lerf.load(lerf_dir)
-            for p in self.lerf.parameters():
+        def frozen(outputs, folder):
+            luts = lt.LerfLuts(outputs)
+            luts.load(folder)
+            for p in luts.parameters():
                 p.requires_grad_(False)
+            return luts
+        self.lerf = frozen(3, lerf_dir) if "lerf-g" in self.components else None
         # lerf-l: a component for the K = 6 ablation only (torch; the engine has no lerf-l
         # component, so a model using it is not loadable by lerf).
-        self.lerf_l = None
-        if "lerf-l" in self.components:
-            self.lerf_l = lt.LerfLuts(1)
-            self.lerf_l.load(lerf_l_dir)
-            for p in self.lerf_l.parameters():
-                p.requires_grad_(False)
+        self.lerf_l = frozen(1, lerf_l_dir) if "lerf-l" in self.components else None
 
     def init_bias(self, values):
         """Every entry = values[k] for component k (every bin): a constant mix."""

@@ -238,8 +238,8 @@ void sums_row(const std::uint8_t* base, int width, const int (*offs)[4][4], cons
 }
 
 // Logits of component k for one row from its sums (imlut_pixel_logit: bins 0 and 1 of the
-// per-scale table at weight f), written every ch floats. Cloned per ISA: the strided int16
-// reads vectorise.
+// per-scale table at weight f), written every ch floats. Cloned per ISA so the compiler may
+// vectorise the strided int16 reads (measured: a few ms of ~100 at 540p -> 1080p).
 [[gnu::target_clones("avx512f", "avx2", "default")]] void logits_row(const std::int16_t* sums, int width, int K, int k,
                                                                     float f, int ch, float* out) {
   for (int x = 0; x < width; ++x)

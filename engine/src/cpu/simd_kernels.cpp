@@ -334,6 +334,53 @@ void LutRowWalk(const LutRowArgs& args) {
 }
 #endif
 
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL || HWY_TARGET == HWY_AVX2
+// What the rotation-pair kernels (AVX-512 LutRowPairsT, AVX2 LutRowPairs2) share: the pairs a
+// row uses, where their B halves land in the ring, and the per-pixel offsets of a look-up.
+struct PairRow {
+  bool emit = false;
+  std::int8_t* own = nullptr;  // this row's ring entries
+  int js[6] = {}, nj = 0;
+  std::int8_t* bdst[6] = {};
+  const std::int8_t* cells[6] = {};
+};
+// Pairs in use: every pair on an output row; before the band only those whose B half lands
+// in it.
+HWY_INLINE PairRow PairRowSetup(const LutPairArgs& args, int y, int entry, std::size_t ring_row) {
+  PairRow r;
+  r.emit = y >= args.y0;
+  r.own = args.ring + static_cast<std::size_t>(y & 3) * ring_row + kLutPad * entry;
+  for (int j = 0; j < 6; ++j) {
+    if (!r.emit && y + args.ddy[j] < args.y0) continue;
+    r.js[r.nj] = j;
+    r.cells[r.nj] = args.pairs[j];
+    r.bdst[r.nj] = args.ring + static_cast<std::size_t>((y + args.ddy[j]) & 3) * ring_row +
+                   static_cast<std::ptrdiff_t>(args.ddx[j] + kLutPad) * entry;
+    ++r.nj;
+  }
+  return r;
+}
+// Byte offsets of pair j's look-ups for the pixels at columns x.. of row y: the pair cell (32
+// or 128 bytes) from the samples' MSBs, the walk entry from their LSBs; ca / wa: the first
+// sample's parts, shared by every pair.
+template <int kOutputs>
+HWY_INLINE void PairOffsets(const LutPairArgs& args, int j, int y, int x, hn::Vec<DI> ca, hn::Vec<DI> wa,
+                            hn::Vec<DI>& cell, hn::Vec<DI>& wo) {
+  const DI di;
+  const D8 d8;
+  const auto mhi = hn::Set(di, 0xF0), mlo = hn::Set(di, 15);
+  auto load = [&](int k) {
+    const std::uint8_t* p = args.plane + static_cast<std::ptrdiff_t>(y + args.dy[j][k]) * args.stride + x + args.dx[j][k];
+    return hn::PromoteTo(di, hn::LoadU(d8, p));
+  };
+  const auto b = load(1), c = load(2), d = load(3);
+  cell = hn::Or(hn::Or(ca, hn::ShiftLeft<8>(hn::And(b, mhi))), hn::Or(hn::ShiftLeft<4>(hn::And(c, mhi)), hn::And(d, mhi)));
+  cell = kOutputs == 1 ? hn::ShiftLeft<1>(cell) : hn::ShiftLeft<3>(cell);
+  wo = hn::Or(hn::Or(wa, hn::ShiftLeft<12>(hn::And(b, mlo))),
+              hn::Or(hn::ShiftLeft<8>(hn::And(c, mlo)), hn::ShiftLeft<4>(hn::And(d, mlo))));
+}
+#endif
+
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
 // Rotation pairs (see LutPairArgs): per pixel Q of row y and pair j = (pattern, parity), one
 // walk load, one pair-cell load and one vpmaddubsw give rotation r at Q (A half, summed in
@@ -348,22 +395,14 @@ void LutRowPairsT(const LutPairArgs& args, int y) {
   const D8 d8;
   constexpr int kEntry = kOutputs == 1 ? 16 : 64;  // ring bytes per pixel
   const std::size_t ring_row = lut_pair_ring_row(args.width, kOutputs);
-  const bool emit = y >= args.y0;
-  std::int8_t* own = args.ring + static_cast<std::size_t>(y & 3) * ring_row + kLutPad * kEntry;
-  // Pairs in use: every pair on an output row; before the band only those whose B half lands
-  // in it.
-  int js[6], nj = 0;
-  std::int8_t* bdst[6];
-  const std::int8_t* cells[6];
-  for (int j = 0; j < 6; ++j) {
-    if (!emit && y + args.ddy[j] < args.y0) continue;
-    js[nj] = j;
-    cells[nj] = args.pairs[j];
-    bdst[nj] = args.ring + static_cast<std::size_t>((y + args.ddy[j]) & 3) * ring_row +
-               static_cast<std::ptrdiff_t>(args.ddx[j] + kLutPad) * kEntry;
-    ++nj;
-  }
-  if (nj == 0) return;
+  const PairRow pr = PairRowSetup(args, y, kEntry, ring_row);
+  if (pr.nj == 0) return;
+  const bool emit = pr.emit;
+  std::int8_t* own = pr.own;
+  const int nj = pr.nj;
+  const int* js = pr.js;
+  std::int8_t* const* bdst = pr.bdst;
+  const std::int8_t* const* cells = pr.cells;
   HWY_ALIGN std::uint64_t off[6][16];
   const std::int8_t* walk = args.walk;
   const __m512i lo_idx = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
@@ -375,17 +414,8 @@ void LutRowPairsT(const LutPairArgs& args, int y) {
     const auto a = hn::PromoteTo(di, hn::LoadU(d8, row + x));
     const auto ca = hn::ShiftLeft<12>(hn::And(a, mhi)), wa = hn::ShiftLeft<16>(hn::And(a, mlo));
     for (int i = 0; i < nj; ++i) {
-      const int j = js[i];
-      auto load = [&](int k) {
-        const std::uint8_t* p = args.plane + static_cast<std::ptrdiff_t>(y + args.dy[j][k]) * args.stride + x + args.dx[j][k];
-        return hn::PromoteTo(di, hn::LoadU(d8, p));
-      };
-      const auto b = load(1), c = load(2), d = load(3);
-      auto cell = hn::Or(hn::Or(ca, hn::ShiftLeft<8>(hn::And(b, mhi))),
-                         hn::Or(hn::ShiftLeft<4>(hn::And(c, mhi)), hn::And(d, mhi)));
-      cell = kOutputs == 1 ? hn::ShiftLeft<1>(cell) : hn::ShiftLeft<3>(cell);  // 32- or 128-byte pair cells
-      const auto wo = hn::Or(hn::Or(wa, hn::ShiftLeft<12>(hn::And(b, mlo))),
-                             hn::Or(hn::ShiftLeft<8>(hn::And(c, mlo)), hn::ShiftLeft<4>(hn::And(d, mlo))));
+      hn::Vec<DI> cell, wo;
+      PairOffsets<kOutputs>(args, js[i], y, x, ca, wa, cell, wo);
       _mm512_store_si512(off[i], _mm512_permutex2var_epi32(cell.raw, lo_idx, wo.raw));
       _mm512_store_si512(off[i] + 8, _mm512_permutex2var_epi32(cell.raw, hi_idx, wo.raw));
     }
@@ -492,20 +522,14 @@ void LutRowPairs2(const LutPairArgs& args, int y) {
   const D8 d8;
   constexpr int kEntry = kOutputs == 1 ? 16 : 64;
   const std::size_t ring_row = lut_pair_ring_row(args.width, kOutputs);
-  const bool emit = y >= args.y0;
-  std::int8_t* own = args.ring + static_cast<std::size_t>(y & 3) * ring_row + kLutPad * kEntry;
-  int js[6], nj = 0;
-  std::int8_t* bdst[6];
-  const std::int8_t* cells[6];
-  for (int j = 0; j < 6; ++j) {
-    if (!emit && y + args.ddy[j] < args.y0) continue;
-    js[nj] = j;
-    cells[nj] = args.pairs[j];
-    bdst[nj] = args.ring + static_cast<std::size_t>((y + args.ddy[j]) & 3) * ring_row +
-               static_cast<std::ptrdiff_t>(args.ddx[j] + kLutPad) * kEntry;
-    ++nj;
-  }
-  if (nj == 0) return;
+  const PairRow pr = PairRowSetup(args, y, kEntry, ring_row);
+  if (pr.nj == 0) return;
+  const bool emit = pr.emit;
+  std::int8_t* own = pr.own;
+  const int nj = pr.nj;
+  const int* js = pr.js;
+  std::int8_t* const* bdst = pr.bdst;
+  const std::int8_t* const* cells = pr.cells;
   HWY_ALIGN std::int32_t coff[6][8], woff[6][8];
   const std::int8_t* walk = args.walk;
   const auto mhi = hn::Set(di, 0xF0), mlo = hn::Set(di, 15);
@@ -515,17 +539,8 @@ void LutRowPairs2(const LutPairArgs& args, int y) {
     const auto a = hn::PromoteTo(di, hn::LoadU(d8, row + x));
     const auto ca = hn::ShiftLeft<12>(hn::And(a, mhi)), wa = hn::ShiftLeft<16>(hn::And(a, mlo));
     for (int i = 0; i < nj; ++i) {
-      const int j = js[i];
-      auto load = [&](int k) {
-        const std::uint8_t* p = args.plane + static_cast<std::ptrdiff_t>(y + args.dy[j][k]) * args.stride + x + args.dx[j][k];
-        return hn::PromoteTo(di, hn::LoadU(d8, p));
-      };
-      const auto b = load(1), c = load(2), d = load(3);
-      auto cell = hn::Or(hn::Or(ca, hn::ShiftLeft<8>(hn::And(b, mhi))),
-                         hn::Or(hn::ShiftLeft<4>(hn::And(c, mhi)), hn::And(d, mhi)));
-      cell = kOutputs == 1 ? hn::ShiftLeft<1>(cell) : hn::ShiftLeft<3>(cell);
-      const auto wo = hn::Or(hn::Or(wa, hn::ShiftLeft<12>(hn::And(b, mlo))),
-                             hn::Or(hn::ShiftLeft<8>(hn::And(c, mlo)), hn::ShiftLeft<4>(hn::And(d, mlo))));
+      hn::Vec<DI> cell, wo;
+      PairOffsets<kOutputs>(args, js[i], y, x, ca, wa, cell, wo);
       hn::Store(cell, di, coff[i]);
       hn::Store(wo, di, woff[i]);
     }
