@@ -12,12 +12,14 @@
 // LMF:    render l = 0..L: w [out][in], b [out] (in = R + 4, R, ..., R; out = R, ..., R, 1)
 #include "common.glsl"
 #include "implicit.glsl"
+#include "classical.glsl"
 
 layout(std430, binding = 0) readonly buffer Src { uint src[]; };
 layout(std430, binding = 1) readonly buffer Axis { uint axis[]; };  // per output column, then row: float q, inside
 layout(std430, binding = 2) readonly buffer Field { float field[]; };
 layout(std430, binding = 3) readonly buffer Weights { float wts[]; };
 layout(std430, binding = 4) writeonly buffer Dst { uint dst[]; };
+#include "classical_warp.glsl"
 
 layout(push_constant) uniform Params {
   int in_w, in_h, ch, out_w;
@@ -29,6 +31,7 @@ layout(push_constant) uniform Params {
   int hd, K, B, L;  // mlp_hidden (LIIF / A-LIIF) or render_hidden (LMF); basis, basis_hidden; render_layers
   float cx, cy;     // separable maps: the clipped cell
   float m[9];
+  float cubic_a;    // the classical bicubic of minified warp pixels
 } pc;
 
 
@@ -185,6 +188,11 @@ uint sample_at(int i) {
     bool valid = map_point(pc.m, ox, oy, u, v);
     if (!valid || (pc.border == LERF_VK_BORDER_CONSTANT && !(inside_axis(u, pc.in_w) && inside_axis(v, pc.in_h))))
       return border_byte(pc.border_value, c);
+    // Where the warp minifies: the antialiased classical bicubic, as for a downscaling rescale
+    // (the implicit methods are upsamplers).
+    if (warp_minifies(pc.m, ox, oy, u, v))
+      return to_byte(classical_warp_sample(LERF_VK_KERNEL_CUBIC, pc.cubic_a, 2, pc.m, ox, oy, u, v, pc.in_w, pc.in_h,
+                                           pc.ch, pc.border, c));
     qx = clamp(u, -0.5f, float(pc.in_w) - 0.5f);
     qy = clamp(v, -0.5f, float(pc.in_h) - 0.5f);
     // The cell: 1 / local scale = sqrt(|det J|) of the homography at (ox, oy) (1 where degenerate).

@@ -3,7 +3,8 @@
 // stage-1 image, each neighbour weighted by the steerable kernel of its own hyperparameters
 // (LeRF-G: Gaussian, LeRF-L: amplified linear), as the CPU's render_lerf. Separable maps use
 // per-axis taps (2 when upscaling, ceil(2 / s) with distances times s when downscaling, at
-// most LERF_VK_MAX_TAPS); warps use the 2x2 rule at each pixel's own coordinate.
+// most LERF_VK_MAX_TAPS); warps use, at each pixel's own coordinate, the 2x2 rule where they
+// magnify and the same downscaling rule with the local stretch where they minify.
 #include "common.glsl"
 #include "common_axis.glsl"
 
@@ -104,14 +105,18 @@ uint sample_at(int i) {
     bool valid = map_point(pc.m, ox, oy, u, v);
     if (!valid || (pc.border == LERF_VK_BORDER_CONSTANT && !(inside_axis(u, pc.in_w) && inside_axis(v, pc.in_h))))
       return border_byte(pc.border_value, c);
-    t.left_x = int(lerf_left_neighbour(u));
-    t.left_y = int(lerf_left_neighbour(v));
+    // 2x2 where the warp magnifies, the downscaling rule where it minifies (kernels.inc).
+    float w = pc.m[6] * float(ox) + pc.m[7] * float(oy) + pc.m[8];
+    float su = lerf_warp_stretch(pc.m[0], pc.m[1], pc.m[6], pc.m[7], u, w);
+    float sv = lerf_warp_stretch(pc.m[3], pc.m[4], pc.m[6], pc.m[7], v, w);
+    t.nx = lerf_warp_taps(su);
+    t.ny = lerf_warp_taps(sv);
+    t.left_x = int(lerf_warp_first_tap(u, t.nx));
+    t.left_y = int(lerf_warp_first_tap(v, t.ny));
     t.fx = u - float(t.left_x);
     t.fy = v - float(t.left_y);
-    t.nx = 2;
-    t.ny = 2;
-    t.sx = 1.0f;
-    t.sy = 1.0f;
+    t.sx = 1.0f / su;
+    t.sy = 1.0f / sv;
   }
   return to_byte(blend(t, c));
 }

@@ -1,12 +1,13 @@
 #version 450
 // Classical kernels at arbitrary coordinates (homography warps): the kernel evaluated at
-// each output pixel's own input position over a (2 ceil(radius))^2 window, as the CPU's
-// render_general (no antialiasing).
+// each output pixel's own input position over a 2 ceil(radius su) x 2 ceil(radius sv) window,
+// the kernel widened by the warp's local stretch where it minifies, as the CPU's render_general.
 #include "common.glsl"
 #include "classical.glsl"
 
 layout(std430, binding = 0) readonly buffer Src { uint src[]; };
 layout(std430, binding = 2) writeonly buffer Dst { uint dst[]; };
+#include "classical_warp.glsl"
 
 layout(push_constant) uniform Params {
   int in_w, in_h, ch, out_w;
@@ -25,28 +26,8 @@ uint sample_at(int i) {
   bool valid = map_point(pc.m, ox, oy, u, v);
   if (!valid || (pc.border == LERF_VK_BORDER_CONSTANT && !(inside_axis(u, pc.in_w) && inside_axis(v, pc.in_h))))
     return border_byte(pc.border_value, c);
-  if (pc.kernel == LERF_VK_KERNEL_NEAREST) {
-    int yy = edge_index(int(floor(v + 0.5f)), pc.in_h, pc.border);
-    int xx = edge_index(int(floor(u + 0.5f)), pc.in_w, pc.border);
-    return uint(LOAD_BYTE(src, (yy * pc.in_w + xx) * pc.ch + c));
-  }
-  int n = 2 * pc.r;
-  int bx = int(floor(u)) - pc.r + 1, by = int(floor(v)) - pc.r + 1;
-  float sx = 0.0f, sy = 0.0f;
-  for (int k = 0; k < n; ++k) {
-    sx += classical_kernel(pc.kernel, u - float(bx + k), pc.cubic_a);
-    sy += classical_kernel(pc.kernel, v - float(by + k), pc.cubic_a);
-  }
-  float acc = 0.0f;
-  for (int j = 0; j < n; ++j) {
-    int row = edge_index(by + j, pc.in_h, pc.border) * pc.in_w;
-    float racc = 0.0f;
-    for (int k = 0; k < n; ++k)
-      racc += classical_kernel(pc.kernel, u - float(bx + k), pc.cubic_a) *
-              float(LOAD_BYTE(src, (row + edge_index(bx + k, pc.in_w, pc.border)) * pc.ch + c));
-    acc += classical_kernel(pc.kernel, v - float(by + j), pc.cubic_a) * racc;
-  }
-  return to_byte(acc / (sx * sy));
+  return to_byte(classical_warp_sample(pc.kernel, pc.cubic_a, pc.r, pc.m, ox, oy, u, v, pc.in_w, pc.in_h, pc.ch,
+                                       pc.border, c));
 }
 
 void main() {

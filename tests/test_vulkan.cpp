@@ -103,7 +103,7 @@ struct Case {
   const char* name;
   int channels;
   bool strided;
-  enum { Rescale, Warp } kind;
+  enum { Rescale, Warp, WarpMinifying } kind;
   Scale scale;  // Rescale
   Border border;
 };
@@ -119,6 +119,7 @@ const Case kCases[] = {
     {"warp_clamp", 3, false, Case::Warp, {}, Border::Clamp},
     {"warp_constant", 3, true, Case::Warp, {}, Border::Constant},
     {"grey_warp_constant", 1, false, Case::Warp, {}, Border::Constant},
+    {"warp_minifying", 3, false, Case::WarpMinifying, {}, Border::Constant},
 };
 
 // Runs the case on one backend: both phases, output of a fresh (optionally strided) matrix.
@@ -129,6 +130,10 @@ cv::Mat run_case(Method m, BackendKind b, const Case& c, const cv::Mat& in) {
   if (c.kind == Case::Rescale) {
     out_size = scaled_size(in_size, c.scale);
     job.map = resize_map(in_size, out_size, c.scale);
+  } else if (c.kind == Case::WarpMinifying) {
+    // Rotated and shrunk 2.2 to 3.4 times (classical kernels widen: antialiasing).
+    out_size = {60, 48};
+    job.map = warp_map(Matrix3{{0.36, 0.1, 4.0, -0.1, 0.36, 12.0, -0.0006, 0.0004, 1.0}});
   } else {
     // A perspective warp that leaves part of the output outside the input.
     out_size = {176, 132};

@@ -89,6 +89,7 @@ struct ImplicitRenderStats {
   long long rendered_coarse = 0; // coarse-image pixels rendered for CMSR
   long long skipped = 0;         // output pixels taken from coarse images
   bool cmsr = false;             // a CMSR table applied
+  long long classical_pixels = 0;  // warps: samples where the warp minifies (classical bicubic)
   bool classical = false;        // downscaling: rendered with classical bicubic
   // Fraction of the full-scale render work saved: 1 - (full + coarse) / output pixels.
   double saved_fraction() const {

@@ -14,6 +14,7 @@ using std::exp;
 using std::max;
 using std::min;
 using std::sin;
+using std::sqrt;
 
 #define LERF_FN inline
 #include "lerf/shared/kernels.inc"

@@ -123,11 +123,7 @@ void render_general(const kernels::Classical& kernel, const PlaneJob& job, Threa
   const auto& in = job.in;
   const auto& out = job.out;
   const int ch = in.channels;
-  const bool nearest = kernel.method == Method::Nearest;
-  const int r = nearest ? 0 : static_cast<int>(std::ceil(kernel.radius));
   pool.parallel_for(out.height, [&](int y0, int y1) {
-    float wx[8], wy[8];
-    int ix[8], iy[8];
     for (int oy = y0; oy < y1; ++oy) {
       std::uint8_t* dst = out.row(oy);
       for (int ox = 0; ox < out.width; ++ox) {
@@ -137,40 +133,55 @@ void render_general(const kernels::Classical& kernel, const PlaneJob& job, Threa
           for (int c = 0; c < ch; ++c) dst[ox * ch + c] = job.border_value[c];
           continue;
         }
-        if (nearest) {
-          const std::uint8_t* s =
-              in.row(edge_index(static_cast<int>(std::floor(v + 0.5)), in.height, job.border)) +
-              edge_index(static_cast<int>(std::floor(u + 0.5)), in.width, job.border) * ch;
-          for (int c = 0; c < ch; ++c) dst[ox * ch + c] = s[c];
-          continue;
-        }
-        int n = 2 * r;
-        int bx = static_cast<int>(std::floor(u)) - r + 1, by = static_cast<int>(std::floor(v)) - r + 1;
-        float sx = 0, sy = 0;
-        for (int k = 0; k < n; ++k) {
-          wx[k] = kernel(static_cast<float>(u - (bx + k)));
-          wy[k] = kernel(static_cast<float>(v - (by + k)));
-          sx += wx[k];
-          sy += wy[k];
-          ix[k] = edge_index(bx + k, in.width, job.border);
-          iy[k] = edge_index(by + k, in.height, job.border);
-        }
-        for (int c = 0; c < ch; ++c) {
-          float acc = 0;
-          for (int j = 0; j < n; ++j) {
-            const std::uint8_t* row = in.row(iy[j]);
-            float racc = 0;
-            for (int k = 0; k < n; ++k) racc += wx[k] * row[ix[k] * ch + c];
-            acc += wy[j] * racc;
-          }
-          dst[ox * ch + c] = to_byte(acc / (sx * sy));
-        }
+        float su, sv;
+        warp_stretch(job.map.out_to_in, ox, oy, u, v, su, sv);
+        classical_warp_pixel(kernel, job, u, v, su, sv, dst + ox * ch);
       }
     }
   });
 }
 
 }  // namespace
+
+void classical_warp_pixel(const kernels::Classical& kernel, const PlaneJob& job, double u, double v, float su,
+                          float sv, std::uint8_t* dst) {
+  const auto& in = job.in;
+  const int ch = in.channels;
+  if (kernel.method == Method::Nearest) {
+    const std::uint8_t* s = in.row(edge_index(static_cast<int>(std::floor(v + 0.5)), in.height, job.border)) +
+                            edge_index(static_cast<int>(std::floor(u + 0.5)), in.width, job.border) * ch;
+    for (int c = 0; c < ch; ++c) dst[c] = s[c];
+    return;
+  }
+  constexpr int kMaxTaps = 2 * static_cast<int>(3 * LERF_WARP_MAX_STRETCH);  // lanczos3, widest
+  float wx[kMaxTaps], wy[kMaxTaps];
+  int ix[kMaxTaps], iy[kMaxTaps];
+  const int rx = static_cast<int>(std::ceil(kernel.radius * su));
+  const int ry = static_cast<int>(std::ceil(kernel.radius * sv));
+  const int nx = 2 * rx, ny = 2 * ry;
+  const int bx = static_cast<int>(std::floor(u)) - rx + 1, by = static_cast<int>(std::floor(v)) - ry + 1;
+  float sx = 0, sy = 0;
+  for (int k = 0; k < nx; ++k) {
+    wx[k] = kernel(static_cast<float>(u - (bx + k)) / su);
+    sx += wx[k];
+    ix[k] = edge_index(bx + k, in.width, job.border);
+  }
+  for (int k = 0; k < ny; ++k) {
+    wy[k] = kernel(static_cast<float>(v - (by + k)) / sv);
+    sy += wy[k];
+    iy[k] = edge_index(by + k, in.height, job.border);
+  }
+  for (int c = 0; c < ch; ++c) {
+    float acc = 0;
+    for (int j = 0; j < ny; ++j) {
+      const std::uint8_t* row = in.row(iy[j]);
+      float racc = 0;
+      for (int k = 0; k < nx; ++k) racc += wx[k] * row[ix[k] * ch + c];
+      acc += wy[j] * racc;
+    }
+    dst[c] = to_byte(acc / (sx * sy));
+  }
+}
 
 void render_classical(const kernels::Classical& kernel, const PlaneJob& job, ThreadPool& pool) {
   if (job.map.is_separable()) render_separable(kernel, job, pool);

@@ -59,6 +59,17 @@ inline bool map_point(const Matrix3& m, int x, int y, double& u, double& v) {
   return std::isfinite(u) && std::isfinite(v) && std::abs(u) < 1e9 && std::abs(v) < 1e9;
 }
 
+// Warps: the kernel stretch along u and v at output pixel (x, y) mapped to (u, v) (kernels.inc,
+// lerf_warp_stretch: > 1 where the warp minifies along that axis).
+inline void warp_stretch(const Matrix3& m, int x, int y, double u, double v, float& su, float& sv) {
+  const auto w = static_cast<float>(m.m[6] * x + m.m[7] * y + m.m[8]);
+  const auto m6 = static_cast<float>(m.m[6]), m7 = static_cast<float>(m.m[7]);
+  su = kernels::lerf_warp_stretch(static_cast<float>(m.m[0]), static_cast<float>(m.m[1]), m6, m7,
+                                  static_cast<float>(u), w);
+  sv = kernels::lerf_warp_stretch(static_cast<float>(m.m[3]), static_cast<float>(m.m[4]), m6, m7,
+                                  static_cast<float>(v), w);
+}
+
 inline bool inside_plane(double u, double v, int w, int h) {
   return u >= -0.5 && u <= w - 0.5 && v >= -0.5 && v <= h - 0.5;
 }
@@ -68,6 +79,10 @@ inline std::uint8_t to_byte(float v) {
 }
 
 void render_classical(const kernels::Classical& kernel, const PlaneJob& job, ThreadPool& pool);
+// One output pixel of a warp (all channels) at input position (u, v), the kernel widened by the
+// local stretch (su, sv) (warp_stretch): what render_classical writes there.
+void classical_warp_pixel(const kernels::Classical& kernel, const PlaneJob& job, double u, double v, float su,
+                          float sv, std::uint8_t* dst);
 
 // Phase-1 result of LeRF: the stage-1 image and per-pixel hyperparameter bytes.
 struct LerfAnalysis : PlaneAnalysis {

@@ -305,6 +305,18 @@ void ImplicitCpu::render(const PlaneAnalysis& analysis, const PlaneJob& job, Thr
     }
     return true;
   };
+  // Where a warp minifies, the pixel gets the antialiased classical bicubic (written here), as
+  // a downscaling rescale does: the implicit methods are upsamplers.
+  const auto bicubic = kernels::classical_kernel(Method::Bicubic, setup_.cubic_a);
+  auto warp_minified = [&](int ox, int oy) {
+    double u = 0, v = 0;  // valid: query_of succeeded
+    map_point(job.map.out_to_in, ox, oy, u, v);
+    float su, sv;
+    warp_stretch(job.map.out_to_in, ox, oy, u, v, su, sv);
+    if (su <= 1.0f && sv <= 1.0f) return false;
+    classical_warp_pixel(bicubic, job, u, v, su, sv, job.out.row(oy) + ox * ch);
+    return true;
+  };
   auto eval = [&](int c, const ImplicitQuery* q, int n, float* y) {
     if (net_) return implicit_fast_eval(*net_, an.field[c].data(), job.in, c, q, n, y);
     for (int i = 0; i < n; ++i) y[i] = implicit_ref_eval(method, m, an.field[c].data(), job.in, c, q[i]);
@@ -320,7 +332,7 @@ void ImplicitCpu::render(const PlaneAnalysis& analysis, const PlaneJob& job, Thr
     if (table && table->levels.empty()) table = nullptr;
   }
   if (!table) {
-    std::vector<long long> rendered(out.height, 0);
+    std::vector<long long> rendered(out.height, 0), minified(out.height, 0);
     pool.parallel_for(out.height, [&](int y0, int y1) {
       std::vector<ImplicitQuery> qs(out.width);
       std::vector<int> xs(out.width);
@@ -330,8 +342,13 @@ void ImplicitCpu::render(const PlaneAnalysis& analysis, const PlaneJob& job, Thr
         int n = 0;
         for (int ox = 0; ox < out.width; ++ox) {
           double u = 0, v = 0;
-          if (query_of(ox, oy, qs[n], u, v)) xs[n++] = ox;
-          else for (int c = 0; c < ch; ++c) dst[ox * ch + c] = job.border_value[c];
+          if (!query_of(ox, oy, qs[n], u, v)) {
+            for (int c = 0; c < ch; ++c) dst[ox * ch + c] = job.border_value[c];
+          } else if (!separable && warp_minified(ox, oy)) {
+            ++minified[oy];
+          } else {
+            xs[n++] = ox;
+          }
         }
         for (int c = 0; c < ch; ++c) {
           for (int i = 0; i < n; i += kBlock) eval(c, &qs[i], std::min(kBlock, n - i), &ys[i]);
@@ -341,6 +358,7 @@ void ImplicitCpu::render(const PlaneAnalysis& analysis, const PlaneJob& job, Thr
       }
     });
     for (auto r : rendered) stats_.rendered_full += r;
+    for (auto r : minified) stats_.classical_pixels += r * ch;
     return;
   }
 

@@ -145,11 +145,14 @@ void render_lerf(bool gaussian, const LerfAnalysis& an, const PlaneJob& job, Thr
     return;
   }
 
-  // Warps: the 2x2 rule at every output pixel's own input coordinate.
+  // Warps: at every output pixel's own input coordinate, the 2x2 rule where the warp
+  // magnifies; where it minifies along an axis, the downscaling rule of lerf_axis_taps with the
+  // local stretch (kernels.inc lerf_warp_stretch) as 1 / s: ceil(2 stretch) taps, distances
+  // divided by the stretch (antialiasing).
   pool.parallel_for(out.height, [&](int y0, int y1) {
-    const std::uint8_t* samples[4];
-    const std::uint8_t* hyper[4];
-    float dr[4], dc[4];
+    const std::uint8_t* samples[kMaxTaps * kMaxTaps];
+    const std::uint8_t* hyper[kMaxTaps * kMaxTaps];
+    float dr[kMaxTaps * kMaxTaps], dc[kMaxTaps * kMaxTaps];
     for (int oy = y0; oy < y1; ++oy) {
       std::uint8_t* dst = out.row(oy);
       for (int ox = 0; ox < out.width; ++ox) {
@@ -159,18 +162,22 @@ void render_lerf(bool gaussian, const LerfAnalysis& an, const PlaneJob& job, Thr
           write_border(dst + ox * ch);
           continue;
         }
-        int lx = static_cast<int>(kernels::lerf_left_neighbour(static_cast<float>(u)));
-        int ly = static_cast<int>(kernels::lerf_left_neighbour(static_cast<float>(v)));
+        float su, sv;
+        warp_stretch(job.map.out_to_in, ox, oy, u, v, su, sv);
+        const int nx = kernels::lerf_warp_taps(su), ny = kernels::lerf_warp_taps(sv);
+        const int lx = static_cast<int>(kernels::lerf_warp_first_tap(static_cast<float>(u), nx));
+        const int ly = static_cast<int>(kernels::lerf_warp_first_tap(static_cast<float>(v), ny));
+        const float kx = 1.0f / su, ky = 1.0f / sv;
         int j = 0;
-        for (int a = 0; a < 2; ++a)
-          for (int b = 0; b < 2; ++b, ++j) {
+        for (int a = 0; a < ny; ++a)
+          for (int b = 0; b < nx; ++b, ++j) {
             int yy = edge_index(ly + a, img.height, job.border), xx = edge_index(lx + b, img.width, job.border);
             samples[j] = img.row(yy) + xx * ch;
             hyper[j] = hyper_at(yy, xx);
-            dr[j] = static_cast<float>(v - (ly + a));
-            dc[j] = static_cast<float>(u - (lx + b));
+            dr[j] = static_cast<float>(v - (ly + a)) * ky;
+            dc[j] = static_cast<float>(u - (lx + b)) * kx;
           }
-        for (int c = 0; c < ch; ++c) dst[ox * ch + c] = to_byte(blender.blend(4, samples, hyper, dr, dc, c));
+        for (int c = 0; c < ch; ++c) dst[ox * ch + c] = to_byte(blender.blend(j, samples, hyper, dr, dc, c));
       }
     }
   });

@@ -57,6 +57,7 @@ struct RenderParams {
   std::int32_t hd, K, B, L;
   float cx, cy;
   float m[9];
+  float cubic_a;  // the classical bicubic of minified warp pixels
 };
 static_assert(sizeof(ConvParams) <= kPushBytes && sizeof(RenderParams) <= kPushBytes);
 
@@ -132,6 +133,7 @@ struct VulkanImplicit::Impl {
   const ImplicitModel* m = nullptr;
   std::shared_ptr<const Model> model;  // keeps m alive
   int C = 0, pdim = 0, hd = 0;
+  float cubic_a = -0.5f;
 
   VkDescriptorSetLayout set_layout = VK_NULL_HANDLE;
   VkPipelineLayout layout = VK_NULL_HANDLE;
@@ -333,6 +335,7 @@ VulkanImplicit::VulkanImplicit(std::shared_ptr<Context> ctx, const MethodSetup& 
   s.method = setup.method;
   s.model = setup.model;
   s.m = &setup.model->implicit;
+  s.cubic_a = setup.cubic_a;
   s.C = s.m->channels;
   if (s.method == Method::Liif) s.pdim = s.m->mlp_hidden, s.hd = s.m->mlp_hidden;
   else if (s.method == Method::ALiif) s.pdim = s.m->mlp_hidden + s.m->basis * s.m->basis_hidden, s.hd = s.m->mlp_hidden;
@@ -475,6 +478,7 @@ void VulkanImplicit::prepare_render(const PlaneAnalysis& analysis, const PlaneJo
   p.B = s.m->basis_hidden;
   p.L = s.m->render_layers;
   for (int i = 0; i < 9; ++i) p.m[i] = static_cast<float>(job.map.out_to_in.m[i]);
+  p.cubic_a = s.cubic_a;
   s.out_words = (out_bytes + 3) / 4;
   // Separable maps: the queries per axis in double exactly as the CPU (a * o + b, the border
   // test, the clamp), then float.
