@@ -3,7 +3,8 @@
 # no downloads, no engine needed): two synthetic photographs downscaled with torch's
 # antialiased bicubic, a few joint training iterations of a tiny architecture, export to a
 # temporary folder, re-load of the three safetensors models, finite outputs, training loss
-# below the bicubic start on the training images, CMSR calibration runs on the LMF model.
+# below the bicubic start on the training images, LMF fine-tuned alone on the frozen encoder
+# with a widened latent MLP, CMSR calibration runs on the LMF model.
 #
 #   tools/train/smoke_implicit.sh
 set -euo pipefail
@@ -63,6 +64,36 @@ for m in it.METHODS:
     out = it.upscale_image(model, lr, 2, 2)
     assert out.shape == hr.shape, (out.shape, hr.shape)
     print("smoke", m, "psnr-y x2 on a training image", round(imgio.psnr_y(out, hr, 2), 2))
+PYEOF
+
+# LMF fine-tuned alone on the frozen encoder, its latent MLP widened (v1.2's recipe, small):
+# the widened model starts as the same function, the encoder is untouched, the decoder moves.
+"$PY" "$HERE/train_implicit.py" --data "$TMP/data" --out "$TMP/ft" --work "$TMP/ftwork" --finetune lmf \
+  --init "$TMP/work/train_state.pt" --arch '{"latent_hidden": 48}' --iters 10 --batch 4 --patch 24 --queries 128 \
+  --lr 3e-3 --lr-end 1e-3 --log-every 5 --threads 1 --minutes 5 --no-val
+HERE_DIR="$HERE" "$PY" - "$TMP" <<'PYEOF'
+import os, sys
+import torch
+sys.path.insert(0, os.environ["HERE_DIR"])
+import implicit_torch as it
+import train_implicit as ti
+tmp = sys.argv[1]
+joint_lmf, _ = it.load_model(os.path.join(tmp, "models", "lmf"))
+ft, meta = it.load_model(os.path.join(tmp, "ft", "lmf"))
+assert sorted(os.listdir(os.path.join(tmp, "ft"))) == ["lmf"], os.listdir(os.path.join(tmp, "ft"))
+assert ft.arch["latent_hidden"] == 48 and "fine-tuned alone" in meta["training"], meta
+a, b = joint_lmf.state_dict(), ft.state_dict()
+assert all(torch.equal(a[k], b[k]) for k in a if k.startswith("enc.")), "the frozen encoder changed"
+assert not torch.equal(a["dec.render.0.weight"], b["dec.render.0.weight"]), "the LMF decoder did not train"
+st = torch.load(os.path.join(tmp, "work", "train_state.pt"))
+wide = ti.Joint(dict(st["arch"], latent_hidden=48))
+ti.load_widened(wide, st["model"])
+base = ti.Joint(st["arch"])
+base.load_state_dict(st["model"])
+x = it.normalise(torch.randint(0, 256, (1, 12, 15)).float())[:, None]
+d = (base.dec("lmf").latent_field(base.enc(x)) - wide.dec("lmf").latent_field(wide.enc(x))).abs().max().item()
+assert d < 1e-5, d
+print("smoke fine-tune: encoder frozen, decoder trained, widening preserves the function (max diff %.1e)" % d)
 PYEOF
 
 "$PY" "$HERE/cmsr_calibrate.py" --model "$TMP/models/lmf" --data "$TMP/data" --targets 3,8 --lr-side 12 --steps 5 \

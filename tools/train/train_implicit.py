@@ -51,6 +51,31 @@ class Joint(nn.Module):
         return m
 
 
+def load_widened(joint, state):
+    """Loads a joint state into `joint`, whose LMF latent MLP may be wider than the state's: the
+    old hidden units keep their weights, the added ones get the default initialisation for their
+    inputs and zero output weights, so the widened model computes exactly the old function."""
+    own = joint.state_dict()
+    for k, v in state.items():
+        if k not in own:
+            raise SystemExit(f"checkpoint tensor {k} has no place in the model")
+        w = own[k]
+        if w.shape == v.shape:
+            w.copy_(v)
+            continue
+        if not k.startswith("decs.lmf.latent."):
+            raise SystemExit(f"{k}: checkpoint shape {tuple(v.shape)}, model {tuple(w.shape)} (only the LMF latent "
+                             f"width can change)")
+        if k == "decs.lmf.latent.1.weight":
+            w.zero_()
+            w[:, :v.shape[1]] = v
+        else:
+            w[:v.shape[0]] = v
+    missing = [k for k in own if k not in state]
+    if missing:
+        raise SystemExit(f"checkpoint lacks {missing}")
+
+
 def luma_u8(img):
     return np.clip(np.round(imgio.luma(img)), 0, 255).astype(np.uint8)
 
@@ -125,10 +150,10 @@ def psnr(out, gt, shave):
 
 
 @torch.no_grad()
-def validate(joint, arch, images, scales=((2.0, 2.0), (3.0, 3.0), (4.0, 4.0)), crop=128):
+def validate(joint, arch, images, scales=((2.0, 2.0), (3.0, 3.0), (4.0, 4.0)), crop=128, methods=it.METHODS):
     """PSNR on luma of centre crops of the held-out wallpapers (shave = scale)."""
-    models = {m: joint.single(m, arch) for m in it.METHODS}
-    res = {m: {} for m in ("bicubic",) + it.METHODS}
+    models = {m: joint.single(m, arch) for m in methods}
+    res = {m: {} for m in ("bicubic",) + tuple(methods)}
     for s in scales:
         vals = {m: [] for m in res}
         for e in images.values():
@@ -140,8 +165,8 @@ def validate(joint, arch, images, scales=((2.0, 2.0), (3.0, 3.0), (4.0, 4.0)), c
             OH, OW = gt.shape
             coords = it.grid_coords(lp.shape[0], lp.shape[1], OH, OW, s[0], s[1])
             vals["bicubic"].append(psnr(it.to_u8(it.bicubic_base(x, coords)).view(OH, OW).numpy(), gt, sh))
-            feats = models["liif"].enc(x)
-            for m in it.METHODS:
+            feats = joint.enc(x)
+            for m in methods:
                 out = it.to_u8(it.render_plane(models[m], lp, s[0], s[1], feats=feats)).numpy()
                 vals[m].append(psnr(out, gt, sh))
         for m in res:
@@ -173,6 +198,11 @@ def main():
     ap.add_argument("--no-val", action="store_true")
     ap.add_argument("--images", type=int, default=0, help="use only the first N training images (smoke)")
     ap.add_argument("--export-ckpt", default="", help="only export this checkpoint's models to --out")
+    ap.add_argument("--finetune", default="", choices=("",) + it.METHODS,
+                    help="train only this method's decoder on the frozen shared encoder of --init "
+                         "(the other decoders and the encoder stay as they are; only this method is exported)")
+    ap.add_argument("--init", default="", help="joint checkpoint (train_state.pt) that --finetune starts from")
+    ap.add_argument("--val-crop", type=int, default=128, help="HR side of the held-out validation crops")
     args = ap.parse_args()
     if args.export_ckpt:
         st = torch.load(args.export_ckpt)
@@ -204,8 +234,24 @@ def main():
     print(f"data: {len(train)} training, {len(val)} validation images, scales {scales} ({time.time() - t0:.1f} s)",
           flush=True)
 
-    joint = Joint(arch)
-    opt = torch.optim.Adam(joint.parameters(), lr=args.lr)
+    trained = it.METHODS
+    if args.finetune:
+        if not args.init:
+            raise SystemExit("--finetune needs --init (a joint checkpoint, train_state.pt)")
+        init = torch.load(args.init)
+        arch = dict(init["arch"])
+        if args.arch:
+            arch.update(json.loads(args.arch))
+        joint = Joint(arch)
+        load_widened(joint, init["model"])
+        trained = (args.finetune,)
+        joint.requires_grad_(False)
+        joint.dec(args.finetune).requires_grad_(True)
+        print(f"fine-tuning {args.finetune} alone on the frozen encoder of {args.init} (iteration {init['iter']})",
+              flush=True)
+    else:
+        joint = Joint(arch)
+    opt = torch.optim.Adam([p for p in joint.parameters() if p.requires_grad], lr=args.lr)
     budget = args.minutes * 60.0
     elapsed0, start, log = 0.0, 0, []
     ckpt_path = os.path.join(work, "train_state.pt")
@@ -226,9 +272,11 @@ def main():
                     "arch": arch}, ckpt_path + ".tmp")
         os.replace(ckpt_path + ".tmp", ckpt_path)
 
+    # a fine-tuned decoder is judged against LIIF on the same encoder (issue #8's comparison)
+    val_methods = tuple(dict.fromkeys(("liif",) + trained)) if args.finetune else it.METHODS
     t_start = time.time() - elapsed0
     last_ckpt = last_val = time.time()
-    run = {m: 0.0 for m in it.METHODS}
+    run = {m: 0.0 for m in trained}
     first_losses, cnt = None, 0
     i = start
     while True:
@@ -240,9 +288,10 @@ def main():
         for g in opt.param_groups:
             g["lr"] = lr_now
         x, coords, cells, target, s = sampler.next()
-        feats = joint.enc(x)
+        with torch.set_grad_enabled(not args.finetune):  # a frozen encoder needs no graph
+            feats = joint.enc(x)
         losses = {}
-        for m in it.METHODS:
+        for m in trained:
             y = it.query(joint.dec(m), feats, x, coords, cells)
             losses[m] = torch.mean(torch.abs(y * 0.5 + 0.5 - target))
         loss = sum(losses.values())
@@ -250,42 +299,50 @@ def main():
         loss.backward()
         opt.step()
         i += 1
-        for m in it.METHODS:
+        for m in trained:
             run[m] += losses[m].item()
         cnt += 1
         if cnt == args.log_every or (args.iters and i == args.iters):
-            avg = {m: run[m] / cnt for m in it.METHODS}
+            avg = {m: run[m] / cnt for m in trained}
             if first_losses is None:
                 first_losses = avg
-            print(f"it {i} l1x255 " + " ".join(f"{m} {255 * avg[m]:.3f}" for m in it.METHODS) +
+            print(f"it {i} l1x255 " + " ".join(f"{m} {255 * avg[m]:.3f}" for m in trained) +
                   f" lr {lr_now:.2e} {el:.0f} s ({el / max(1, i - start):.2f} s/it)", flush=True)
             last_losses = avg
-            run, cnt = {m: 0.0 for m in it.METHODS}, 0
+            run, cnt = {m: 0.0 for m in trained}, 0
         now = time.time()
         if now - last_ckpt > args.ckpt_minutes * 60:
             save_ckpt(i, time.time() - t_start)
             last_ckpt = now
         if val and not args.no_val and now - last_val > args.val_minutes * 60:
-            v = validate(joint, arch, val)
+            v = validate(joint, arch, val, crop=args.val_crop, methods=val_methods)
             log.append({"iter": i, "seconds": round(time.time() - t_start), "val": v})
             print(f"it {i} val {json.dumps(v)}", flush=True)
             last_val = time.time()
 
     wall = time.time() - t_start
     save_ckpt(i, wall)
-    final_val = validate(joint, arch, val) if val and not args.no_val else {}
+    final_val = validate(joint, arch, val, crop=args.val_crop, methods=val_methods) if val and not args.no_val else {}
     if final_val:
         log.append({"iter": i, "seconds": round(wall), "val": final_val})
         print(f"final val {json.dumps(final_val)}", flush=True)
     cmd = "/usr/bin/python3 tools/train/train_implicit.py " + " ".join(
-        a for a in sys.argv[1:])
+        a if a and " " not in a else json.dumps(a) for a in sys.argv[1:])
     desc = (f"joint training (shared encoder, LIIF + A-LIIF + LMF decoders, sum of L1 losses), residual over "
             f"bicubic; {len(train)} Debian wallpaper photographs (tools/train/prepare_data.sh; held out: "
             f"{', '.join(VAL_IMAGES)}), scales {', '.join('%gx%g' % s for s in scales)}; luma or one of B/G/R per "
             f"patch (luma fraction {args.luma_frac}); LR patch {args.patch}, batch {args.batch}, "
             f"{args.queries} sampled queries per patch; Adam {args.lr:g} cosine to {args.lr_end:g}; "
             f"{i} iterations in {wall / 60:.1f} min on 2 CPU cores")
-    for m in it.METHODS:
+    if args.finetune:
+        changed = {k: arch[k] for k in arch if arch[k] != init["arch"].get(k)}
+        desc = (f"{args.finetune} decoder fine-tuned alone on the frozen shared encoder of {args.init} "
+                f"(joint iteration {init['iter']}; the other methods keep that checkpoint's weights): "
+                + (f"architecture changes {json.dumps(changed)} (added units start with zero output weights, so "
+                   f"training starts from the joint model's function); " if changed else "same architecture; ")
+                + f"same data, patches and scales; Adam {args.lr:g} cosine to {args.lr_end:g}; "
+                f"{i - start} iterations in {(wall - elapsed0) / 60:.1f} min")
+    for m in trained:
         model = joint.single(m, arch)
         extra = {"training": desc, "reproduce": cmd,
                  "scores": {"heldout_wallpapers_psnr_y_torch": {"note": "centre crops (128 HR px) of "
@@ -296,7 +353,7 @@ def main():
                "last_losses": locals().get("last_losses"), "val_log": log, "args": vars(args)}
     with open(os.path.join(work, "train_log.json"), "w") as f:
         json.dump(summary, f, indent=1)
-    print(f"done: {i} iterations in {wall:.0f} s -> {args.out}/{{{','.join(it.METHODS)}}}", flush=True)
+    print(f"done: {i} iterations in {wall:.0f} s -> {args.out}/{{{','.join(trained)}}}", flush=True)
 
 
 if __name__ == "__main__":
