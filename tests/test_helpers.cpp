@@ -64,7 +64,9 @@ EngineOptions options_for(Method method, int threads) {
   o.method = method;
   o.backend = BackendKind::Cpu;
   o.threads = threads;
-  if (method_needs_model(method) && !shared_dir().empty())
+  // LeRF: the authors' LUTs where ../shared is present (conformance); the other learned
+  // methods (and LeRF without ../shared) use the default search path: our models/.
+  if ((method == Method::LerfG || method == Method::LerfL) && !shared_dir().empty())
     o.model_dir = (shared_dir() / "reference" / "lerf-official").string();
   return o;
 }

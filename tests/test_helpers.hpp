@@ -24,7 +24,8 @@ cv::Mat resize(Method method, const cv::Mat& in, Size out, int threads = 2);
 // Warps `in` by a matrix mapping input to output pixels.
 cv::Mat warp(const EngineOptions& options, const cv::Mat& in, const Matrix3& in_to_out, Size out,
              Border border = Border::Constant);
-// EngineOptions for a method, with the authors' LUTs for learned methods (needs ../shared).
+// EngineOptions for a method: LeRF with the authors' LUTs where ../shared is present, the other
+// learned methods with our models/.
 EngineOptions options_for(Method method, int threads = 2);
 
 }  // namespace lerf::test
