@@ -31,3 +31,7 @@ for m in lerf-l lerf-g; do
     row "$m (authors' LUTs)" --method $m --model-dir "$SHARED/reference/lerf-official"
   fi
 done
+# Our other learned methods (models/): IM-LUT and the implicit networks (LMF with its default CMSR).
+for m in im-lut liif a-liif lmf; do
+  if [ -d "models/$m" ]; then row "$m (ours)" --method $m --model-dir models; fi
+done
