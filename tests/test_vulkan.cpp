@@ -508,7 +508,7 @@ std::unique_ptr<Backend> implicit_backend(std::shared_ptr<const Model> model, Ba
 struct ImplicitCase {
   const char* name;
   int w, h, channels;
-  double sx, sy;  // rescale factors; 0: a warp
+  double sx, sy;  // rescale factors; 0: a magnifying warp; -1: a warp that minifies near the top left
   Border border;
   bool strided;
 };
@@ -520,6 +520,11 @@ cv::Mat implicit_render(Backend& b, const cv::Mat& in, const ImplicitCase& c) {
   if (c.sx > 0) {
     osz = scaled_size(isz, Scale{c.sx, c.sy});
     map = resize_map(isz, osz, Scale{c.sx, c.sy});
+  } else if (c.sx < 0) {
+    // Shrinks 1.3x at the top left, enlarges towards the bottom right: both render paths
+    // (the antialiased classical bicubic where it minifies, the network elsewhere) in one plane.
+    osz = isz;
+    map.out_to_in = Matrix3{{1.3, 0.1, -1.0, -0.1, 1.3, -1.0, 0.03, 0.02, 1.0}};
   } else {
     // A perspective warp about the centre: rotation, zoom x1.6..2.4, slight perspective.
     osz = {in.cols * 2, in.rows * 2};
@@ -570,6 +575,7 @@ constexpr ImplicitCase kImplicitCases[] = {
     {"x0.6_downscale", 21, 17, 3, 0.6, 0.6, Border::Clamp, false},
     {"warp_constant", 16, 12, 1, 0, 0, Border::Constant, false},
     {"warp_clamp_bgr", 16, 12, 3, 0, 0, Border::Clamp, true},
+    {"warp_minifying_bgr", 16, 12, 3, -1, -1, Border::Clamp, false},
 };
 
 bool vulkan_missing(std::string& why) {
