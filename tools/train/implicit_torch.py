@@ -318,7 +318,7 @@ def query(dec, feats, x, coords, cells, prep=None):
         prep = dec.prepare(feats)
     base = bicubic_base(x, coords)
     cl = clip_cells(cells).reshape(B * N, 2)
-    boff = (torch.arange(B) * (H * W))[:, None]
+    boff = (torch.arange(B, device=feats.device) * (H * W))[:, None]
     near = None
     if isinstance(dec, LMFDecoder):
         nx, ny = _nearest(coords, H, W)
@@ -339,7 +339,7 @@ def query_reference(dec, feats, x, coords, cells):
     N = coords.shape[1]
     U = F.unfold(feats, 3, padding=1)  # (B, 9C, H*W), index c*9+k
     Urows = U.permute(0, 2, 1).reshape(B * H * W, 9 * C)
-    boff = (torch.arange(B) * (H * W))[:, None]
+    boff = (torch.arange(B, device=feats.device) * (H * W))[:, None]
     cl = clip_cells(cells).reshape(B * N, 2)
     base = bicubic_base(x, coords)
     if isinstance(dec, LMFDecoder):

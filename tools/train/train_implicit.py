@@ -165,7 +165,7 @@ def validate(joint, arch, images, scales=((2.0, 2.0), (3.0, 3.0), (4.0, 4.0)), c
             OH, OW = gt.shape
             coords = it.grid_coords(lp.shape[0], lp.shape[1], OH, OW, s[0], s[1])
             vals["bicubic"].append(psnr(it.to_u8(it.bicubic_base(x, coords)).view(OH, OW).numpy(), gt, sh))
-            feats = joint.enc(x)
+            feats = models[methods[0]].enc(x)  # CPU copies: the same encoder in every model
             for m in methods:
                 out = it.to_u8(it.render_plane(models[m], lp, s[0], s[1], feats=feats)).numpy()
                 vals[m].append(psnr(out, gt, sh))
@@ -203,9 +203,11 @@ def main():
                          "(the other decoders and the encoder stay as they are; only this method is exported)")
     ap.add_argument("--init", default="", help="joint checkpoint (train_state.pt) that --finetune starts from")
     ap.add_argument("--val-crop", type=int, default=128, help="HR side of the held-out validation crops")
+    ap.add_argument("--device", default="cpu",
+                    help="torch device for training (cuda on a lent GPU machine; validation and export run on the CPU)")
     args = ap.parse_args()
     if args.export_ckpt:
-        st = torch.load(args.export_ckpt)
+        st = torch.load(args.export_ckpt, map_location="cpu")
         joint = Joint(st["arch"])
         joint.load_state_dict(st["model"])
         for m in it.METHODS:
@@ -238,7 +240,7 @@ def main():
     if args.finetune:
         if not args.init:
             raise SystemExit("--finetune needs --init (a joint checkpoint, train_state.pt)")
-        init = torch.load(args.init)
+        init = torch.load(args.init, map_location="cpu")
         arch = dict(init["arch"])
         if args.arch:
             arch.update(json.loads(args.arch))
@@ -251,12 +253,14 @@ def main():
               flush=True)
     else:
         joint = Joint(arch)
+    device = torch.device(args.device)
+    joint.to(device)
     opt = torch.optim.Adam([p for p in joint.parameters() if p.requires_grad], lr=args.lr)
     budget = args.minutes * 60.0
     elapsed0, start, log = 0.0, 0, []
     ckpt_path = os.path.join(work, "train_state.pt")
     if args.resume:
-        st = torch.load(args.resume)
+        st = torch.load(args.resume, map_location=device)
         joint.load_state_dict(st["model"])
         opt.load_state_dict(st["opt"])
         start, elapsed0, log = st["iter"], st["elapsed"], st.get("log", [])
@@ -287,7 +291,7 @@ def main():
         lr_now = args.lr_end + 0.5 * (args.lr - args.lr_end) * (1 + math.cos(math.pi * frac))
         for g in opt.param_groups:
             g["lr"] = lr_now
-        x, coords, cells, target, s = sampler.next()
+        x, coords, cells, target, s = (t.to(device) if torch.is_tensor(t) else t for t in sampler.next())
         with torch.set_grad_enabled(not args.finetune):  # a frozen encoder needs no graph
             feats = joint.enc(x)
         losses = {}
