@@ -864,22 +864,26 @@ void LerfRowG4(const LerfRowArgs& args) {
   }
 }
 
-// The decode of LerfRowG4, once per input word: sample, 2 rho, sx, sy.
+// The decode of LerfRowG4Decoded, once per input word: the sample and the quadratic form's
+// coefficients, q(dr, dc) = A dr^2 - B dr dc + C dc^2 with A = sx^2 / 2, B = rho sx sy,
+// C = sy^2 / 2 (the same q as kernels::lerf_gauss_q, in fewer operations per output).
 void LerfDecodeRow(const std::uint32_t* HWY_RESTRICT words, int n, float* HWY_RESTRICT out, std::size_t stride) {
   const DF df;
   const DI di;
   const int N = static_cast<int>(hn::Lanes(df));
   const auto m255 = hn::Set(di, 255);
   const auto k2 = hn::Set(df, 2.0f / 255.0f), k10 = hn::Set(df, 10.0f / 255.0f), one = hn::Set(df, 1.0f);
-  const auto two = hn::Set(df, 2.0f);
+  const auto half = hn::Set(df, 0.5f);
   for (int x = 0; x < n; x += N) {
     const auto g = hn::BitCast(di, hn::LoadU(hn::RebindToUnsigned<DI>(), words + x));
     hn::StoreU(hn::ConvertTo(df, hn::BitCast(di, hn::ShiftRight<24>(hn::BitCast(hn::RebindToUnsigned<DI>(), g)))), df,
                out + x);
     const auto rho = hn::Sub(hn::Mul(hn::ConvertTo(df, hn::And(g, m255)), k2), one);
-    hn::StoreU(hn::Mul(two, rho), df, out + stride + x);
-    hn::StoreU(hn::Mul(hn::ConvertTo(df, hn::And(hn::ShiftRight<8>(g), m255)), k10), df, out + 2 * stride + x);
-    hn::StoreU(hn::Mul(hn::ConvertTo(df, hn::And(hn::ShiftRight<16>(g), m255)), k10), df, out + 3 * stride + x);
+    const auto sx = hn::Mul(hn::ConvertTo(df, hn::And(hn::ShiftRight<8>(g), m255)), k10);
+    const auto sy = hn::Mul(hn::ConvertTo(df, hn::And(hn::ShiftRight<16>(g), m255)), k10);
+    hn::StoreU(hn::Mul(half, hn::Mul(sx, sx)), df, out + stride + x);
+    hn::StoreU(hn::Mul(rho, hn::Mul(sx, sy)), df, out + 2 * stride + x);
+    hn::StoreU(hn::Mul(half, hn::Mul(sy, sy)), df, out + 3 * stride + x);
   }
 }
 
@@ -896,20 +900,20 @@ HWY_INLINE hn::Vec<DF> Permute2F(hn::Vec<DF> w0, hn::Vec<DF> w1, hn::Vec<DI> idx
 #endif
 }
 
-// LerfRowG4 on decoded rows (LerfRowArgs::decoded): the same q, exp and sums.
+// LerfRowG4 on decoded rows (LerfRowArgs::decoded): q from the decoded coefficients (FMA, so
+// not bit-exact with LerfRowG4; the same tolerance against the reference), the same exp and sums.
 void LerfRowG4Decoded(const LerfRowArgs& args) {
   const DF df;
   const DI di;
   const int N = static_cast<int>(hn::Lanes(df));
   const std::size_t ds = args.decoded_stride;
-  const auto half = hn::Set(df, 0.5f);
   for (int x = 0, blk = 0; x < args.width; x += N, ++blk) {
     auto qmin = hn::Set(df, 3.4e38f);
     hn::Vec<DF> q[4], smp[4];
     const int base = args.xbase ? args.xbase[blk] : -1;
     for (int a = 0; a < 2; ++a) {
       const float* row = args.decoded[a];
-      const auto dr = hn::Set(df, args.dr[a]);
+      const auto dr = hn::Set(df, args.dr[a]), dr2 = hn::Set(df, args.dr[a] * args.dr[a]);
       hn::Vec<DF> w0[4], w1[4];
       if (base >= 0)
         for (int k = 0; k < 4; ++k) {
@@ -929,8 +933,8 @@ void LerfRowG4Decoded(const LerfRowArgs& args) {
         }
         auto dc = hn::LoadU(df, args.dc + t);
         smp[j] = v[0];
-        auto av = hn::Mul(v[2], dr), bv = hn::Mul(v[3], dc);
-        q[j] = hn::Mul(half, hn::Add(hn::Sub(hn::Mul(av, av), hn::Mul(hn::Mul(v[1], av), bv)), hn::Mul(bv, bv)));
+        // q = (C dc - B dr) dc + A dr^2
+        q[j] = hn::MulAdd(hn::MulSub(v[3], dc, hn::Mul(v[2], dr)), dc, hn::Mul(v[1], dr2));
         qmin = hn::Min(qmin, q[j]);
       }
     }

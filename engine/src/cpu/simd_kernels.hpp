@@ -135,14 +135,15 @@ struct LerfRowArgs {
   float* scratch = nullptr;            // 2 * nx * ny * kMaxLanes floats
   std::uint8_t* out = nullptr;         // width rounded up to kMaxLanes
   // Optional, LeRF-G with 2 x 2 neighbours: the 2 rows already decoded by lerf_decode_row
-  // (then `rows` is not read). Same values, same operations after the decode: same output.
+  // (then `rows` is not read). The same q in fewer operations: within the blend's tolerance.
   const float* decoded[2] = {nullptr, nullptr};
   std::size_t decoded_stride = 0;      // floats between the 4 arrays of a decoded row
 };
 void lerf_row(const LerfRowArgs& args);
 // LeRF-G's per-neighbour decode of n packed words (n a multiple of kMaxLanes; channel applied,
 // consecutive words), done once per input row instead of once per output that reads it:
-// out[0 .. n) sample, out[stride ..) 2 rho, out[2 stride ..) sigma_x, out[3 stride ..) sigma_y.
+// out[0 .. n) sample, out[stride ..) sigma_x^2 / 2, out[2 stride ..) rho sigma_x sigma_y,
+// out[3 stride ..) sigma_y^2 / 2.
 void lerf_decode_row(const std::uint32_t* words, int n, float* out, std::size_t stride);
 
 // hyper[3 x + k] = byte k of words[x], k < 3, for x in [0, n).
