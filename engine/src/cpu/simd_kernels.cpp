@@ -25,6 +25,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
 #include <new>
 
 #include "lerf/lerf_lut.hpp"
@@ -422,11 +423,13 @@ void LutRowPairsT(const LutPairArgs& args, int y) {
     hn::Vec<DI> sum[3] = {hn::Zero(di), hn::Zero(di), hn::Zero(di)};
     if constexpr (kOutputs == 1) {
       const __m128i ones = _mm_set1_epi16(1);
-      __m128i r[16];
-      for (int p = 0; p < 16; ++p) {
+      // One pixel's look-ups; kFull: all 6 pairs (unrolled at compile time), as in stage 2.
+      auto pixel = [&](int p, auto full) HWY_ATTR {
+        constexpr bool kFull = decltype(full)::value;
+        const int count = kFull ? 6 : nj;
         __m256i acc = _mm256_setzero_si256();
         const std::ptrdiff_t px = static_cast<std::ptrdiff_t>(x + p) * kEntry;
-        for (int i = 0; i < nj; ++i) {
+        for (int i = 0; i < count; ++i) {
           const std::uint64_t o = off[i][p];
           const __m256i w = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(walk + (o >> 32))));
           const __m256i m = _mm256_maddubs_epi16(w, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cells[i] + (o & 0xffffffffu))));
@@ -437,8 +440,13 @@ void LutRowPairsT(const LutPairArgs& args, int y) {
         __m128i* mine = reinterpret_cast<__m128i*>(own + px);
         const __m128i t = _mm_add_epi16(_mm256_castsi256_si128(acc), _mm_loadu_si128(mine));
         _mm_storeu_si128(mine, _mm_setzero_si128());
-        r[p] = _mm_madd_epi16(t, ones);
-      }
+        return _mm_madd_epi16(t, ones);
+      };
+      __m128i r[16];
+      if (nj == 6)
+        for (int p = 0; p < 16; ++p) r[p] = pixel(p, std::true_type{});
+      else
+        for (int p = 0; p < 16; ++p) r[p] = pixel(p, std::false_type{});
       if (!emit) continue;
       __m512i R[4];
       for (int g = 0; g < 4; ++g) {
@@ -463,27 +471,33 @@ void LutRowPairsT(const LutPairArgs& args, int y) {
       }
     } else {
       const __m512i ones = _mm512_set1_epi16(1);
+      // One pixel's look-ups; kFull: all 6 pairs on an output row (the common case, unrolled
+      // at compile time), otherwise the nj pairs of the row.
+      auto pixel = [&](int p, auto full) HWY_ATTR {
+        constexpr bool kFull = decltype(full)::value;
+        const int count = kFull ? 6 : nj;
+        const std::ptrdiff_t px = static_cast<std::ptrdiff_t>(x + p) * kEntry;
+        __m512i acc = _mm512_setzero_si512();
+        for (int i = 0; i < count; ++i) {
+          const std::uint64_t o = off[i][p];
+          const __m512i w = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(walk + (o >> 32))));
+          const std::int8_t* cl = cells[i] + (o & 0xffffffffu);
+          if (kFull || emit) acc = _mm512_add_epi16(acc, _mm512_maddubs_epi16(w, _mm512_loadu_si512(cl)));
+          std::int8_t* dst = bdst[i] + px;
+          _mm512_storeu_si512(dst, _mm512_add_epi16(_mm512_loadu_si512(dst),
+                                                    _mm512_maddubs_epi16(w, _mm512_loadu_si512(cl + 64))));
+        }
+        std::int8_t* mine = own + px;
+        const __m512i t = _mm512_add_epi16(acc, _mm512_loadu_si512(mine));
+        _mm512_storeu_si512(mine, _mm512_setzero_si512());
+        return _mm512_madd_epi16(t, ones);
+      };
+      const bool full = emit && nj == 6;
       __m512i G[4];
       for (int g = 0; g < 4; ++g) {
         __m512i r[4];
-        for (int q = 0; q < 4; ++q) {
-          const int p = 4 * g + q;
-          const std::ptrdiff_t px = static_cast<std::ptrdiff_t>(x + p) * kEntry;
-          __m512i acc = _mm512_setzero_si512();
-          for (int i = 0; i < nj; ++i) {
-            const std::uint64_t o = off[i][p];
-            const __m512i w = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(walk + (o >> 32))));
-            const std::int8_t* cl = cells[i] + (o & 0xffffffffu);
-                        if (emit) acc = _mm512_add_epi16(acc, _mm512_maddubs_epi16(w, _mm512_loadu_si512(cl)));
-            std::int8_t* dst = bdst[i] + px;
-            _mm512_storeu_si512(dst, _mm512_add_epi16(_mm512_loadu_si512(dst),
-                                                      _mm512_maddubs_epi16(w, _mm512_loadu_si512(cl + 64))));
-          }
-          std::int8_t* mine = own + px;
-          const __m512i t = _mm512_add_epi16(acc, _mm512_loadu_si512(mine));
-          _mm512_storeu_si512(mine, _mm512_setzero_si512());
-          r[q] = _mm512_madd_epi16(t, ones);
-        }
+        for (int q = 0; q < 4; ++q)
+          r[q] = full ? pixel(4 * g + q, std::true_type{}) : pixel(4 * g + q, std::false_type{});
         const __m512i x01 = _mm512_add_epi32(_mm512_unpacklo_epi64(r[0], r[1]), _mm512_unpackhi_epi64(r[0], r[1]));
         const __m512i x23 = _mm512_add_epi32(_mm512_unpacklo_epi64(r[2], r[3]), _mm512_unpackhi_epi64(r[2], r[3]));
         const __m512 f01 = _mm512_castsi512_ps(x01), f23 = _mm512_castsi512_ps(x23);
