@@ -361,6 +361,17 @@ HWY_INLINE PairRow PairRowSetup(const LutPairArgs& args, int y, int entry, std::
   }
   return r;
 }
+// The offsets of a look-up from its samples b, c, d (see PairOffsets).
+template <int kOutputs>
+HWY_INLINE void PairOffsetsOf(hn::Vec<DI> b, hn::Vec<DI> c, hn::Vec<DI> d, hn::Vec<DI> ca, hn::Vec<DI> wa,
+                              hn::Vec<DI>& cell, hn::Vec<DI>& wo) {
+  const DI di;
+  const auto mhi = hn::Set(di, 0xF0), mlo = hn::Set(di, 15);
+  cell = hn::Or(hn::Or(ca, hn::ShiftLeft<8>(hn::And(b, mhi))), hn::Or(hn::ShiftLeft<4>(hn::And(c, mhi)), hn::And(d, mhi)));
+  cell = kOutputs == 1 ? hn::ShiftLeft<1>(cell) : hn::ShiftLeft<3>(cell);
+  wo = hn::Or(hn::Or(wa, hn::ShiftLeft<12>(hn::And(b, mlo))),
+              hn::Or(hn::ShiftLeft<8>(hn::And(c, mlo)), hn::ShiftLeft<4>(hn::And(d, mlo))));
+}
 // Byte offsets of pair j's look-ups for the pixels at columns x.. of row y: the pair cell (32
 // or 128 bytes) from the samples' MSBs, the walk entry from their LSBs; ca / wa: the first
 // sample's parts, shared by every pair.
@@ -369,16 +380,25 @@ HWY_INLINE void PairOffsets(const LutPairArgs& args, int j, int y, int x, hn::Ve
                             hn::Vec<DI>& cell, hn::Vec<DI>& wo) {
   const DI di;
   const D8 d8;
-  const auto mhi = hn::Set(di, 0xF0), mlo = hn::Set(di, 15);
   auto load = [&](int k) {
     const std::uint8_t* p = args.plane + static_cast<std::ptrdiff_t>(y + args.dy[j][k]) * args.stride + x + args.dx[j][k];
     return hn::PromoteTo(di, hn::LoadU(d8, p));
   };
-  const auto b = load(1), c = load(2), d = load(3);
-  cell = hn::Or(hn::Or(ca, hn::ShiftLeft<8>(hn::And(b, mhi))), hn::Or(hn::ShiftLeft<4>(hn::And(c, mhi)), hn::And(d, mhi)));
-  cell = kOutputs == 1 ? hn::ShiftLeft<1>(cell) : hn::ShiftLeft<3>(cell);
-  wo = hn::Or(hn::Or(wa, hn::ShiftLeft<12>(hn::And(b, mlo))),
-              hn::Or(hn::ShiftLeft<8>(hn::And(c, mlo)), hn::ShiftLeft<4>(hn::And(d, mlo))));
+  PairOffsetsOf<kOutputs>(load(1), load(2), load(3), ca, wa, cell, wo);
+}
+// PairOffsets with pair J's sample offsets as compile-time constants (the ones
+// LutPairArgs::dy / dx hold for pair J): rows[3 + d] is row y + d.
+template <int kOutputs, int J>
+HWY_INLINE void PairOffsetsFixed(const std::uint8_t* const* rows, int x, hn::Vec<DI> ca, hn::Vec<DI> wa,
+                                 hn::Vec<DI>& cell, hn::Vec<DI>& wo) {
+  const DI di;
+  const D8 d8;
+  auto load = [&](auto k) {
+    constexpr auto o = rotate_offset(kLutPatternOffsets[J / 2][decltype(k)::value], J % 2);
+    return hn::PromoteTo(di, hn::LoadU(d8, rows[3 + o[0]] + x + o[1]));
+  };
+  PairOffsetsOf<kOutputs>(load(std::integral_constant<int, 1>{}), load(std::integral_constant<int, 2>{}),
+                          load(std::integral_constant<int, 3>{}), ca, wa, cell, wo);
 }
 #endif
 
@@ -410,15 +430,31 @@ void LutRowPairsT(const LutPairArgs& args, int y) {
   const __m512i hi_idx = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
   const auto mhi = hn::Set(di, 0xF0), mlo = hn::Set(di, 15);
   const std::uint8_t* row = args.plane + static_cast<std::ptrdiff_t>(y) * args.stride;
+  const std::uint8_t* rows[7];  // rows y - 3 .. y + 3
+  for (int d = -3; d <= 3; ++d) rows[3 + d] = row + static_cast<std::ptrdiff_t>(d) * args.stride;
   // Q from x = -8 to past width + 3: every Q whose B half serves a pixel of the row.
   for (int x = -8; x < args.width + 3; x += 16) {
     const auto a = hn::PromoteTo(di, hn::LoadU(d8, row + x));
     const auto ca = hn::ShiftLeft<12>(hn::And(a, mhi)), wa = hn::ShiftLeft<16>(hn::And(a, mlo));
-    for (int i = 0; i < nj; ++i) {
-      hn::Vec<DI> cell, wo;
-      PairOffsets<kOutputs>(args, js[i], y, x, ca, wa, cell, wo);
+    auto store_offsets = [&](int i, hn::Vec<DI> cell, hn::Vec<DI> wo) HWY_ATTR {
       _mm512_store_si512(off[i], _mm512_permutex2var_epi32(cell.raw, lo_idx, wo.raw));
       _mm512_store_si512(off[i] + 8, _mm512_permutex2var_epi32(cell.raw, hi_idx, wo.raw));
+    };
+    if (nj == 6) {  // every pair, in order: sample offsets as constants
+      auto fixed = [&](auto pair) HWY_ATTR {
+        hn::Vec<DI> cell, wo;
+        PairOffsetsFixed<kOutputs, decltype(pair)::value>(rows, x, ca, wa, cell, wo);
+        store_offsets(decltype(pair)::value, cell, wo);
+      };
+      fixed(std::integral_constant<int, 0>{}), fixed(std::integral_constant<int, 1>{});
+      fixed(std::integral_constant<int, 2>{}), fixed(std::integral_constant<int, 3>{});
+      fixed(std::integral_constant<int, 4>{}), fixed(std::integral_constant<int, 5>{});
+    } else {
+      for (int i = 0; i < nj; ++i) {
+        hn::Vec<DI> cell, wo;
+        PairOffsets<kOutputs>(args, js[i], y, x, ca, wa, cell, wo);
+        store_offsets(i, cell, wo);
+      }
     }
     hn::Vec<DI> sum[3] = {hn::Zero(di), hn::Zero(di), hn::Zero(di)};
     if constexpr (kOutputs == 1) {
