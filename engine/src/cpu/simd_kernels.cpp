@@ -584,15 +584,29 @@ void LutRowPairs2(const LutPairArgs& args, int y) {
   const std::int8_t* walk = args.walk;
   const auto mhi = hn::Set(di, 0xF0), mlo = hn::Set(di, 15);
   const std::uint8_t* row = args.plane + static_cast<std::ptrdiff_t>(y) * args.stride;
+  const std::uint8_t* rows[7];  // rows y - 3 .. y + 3
+  for (int d = -3; d <= 3; ++d) rows[3 + d] = row + static_cast<std::ptrdiff_t>(d) * args.stride;
   const __m128i ones = _mm_set1_epi16(1);
   for (int x = -8; x < args.width + 3; x += 8) {
     const auto a = hn::PromoteTo(di, hn::LoadU(d8, row + x));
     const auto ca = hn::ShiftLeft<12>(hn::And(a, mhi)), wa = hn::ShiftLeft<16>(hn::And(a, mlo));
-    for (int i = 0; i < nj; ++i) {
-      hn::Vec<DI> cell, wo;
-      PairOffsets<kOutputs>(args, js[i], y, x, ca, wa, cell, wo);
-      hn::Store(cell, di, coff[i]);
-      hn::Store(wo, di, woff[i]);
+    if (nj == 6) {  // every pair, in order: sample offsets as constants
+      auto fixed = [&](auto pair) HWY_ATTR {
+        hn::Vec<DI> cell, wo;
+        PairOffsetsFixed<kOutputs, decltype(pair)::value>(rows, x, ca, wa, cell, wo);
+        hn::Store(cell, di, coff[decltype(pair)::value]);
+        hn::Store(wo, di, woff[decltype(pair)::value]);
+      };
+      fixed(std::integral_constant<int, 0>{}), fixed(std::integral_constant<int, 1>{});
+      fixed(std::integral_constant<int, 2>{}), fixed(std::integral_constant<int, 3>{});
+      fixed(std::integral_constant<int, 4>{}), fixed(std::integral_constant<int, 5>{});
+    } else {
+      for (int i = 0; i < nj; ++i) {
+        hn::Vec<DI> cell, wo;
+        PairOffsets<kOutputs>(args, js[i], y, x, ca, wa, cell, wo);
+        hn::Store(cell, di, coff[i]);
+        hn::Store(wo, di, woff[i]);
+      }
     }
     hn::Vec<DI> sum[3] = {hn::Zero(di), hn::Zero(di), hn::Zero(di)};
     if constexpr (kOutputs == 1) {
