@@ -400,6 +400,28 @@ HWY_INLINE void PairOffsetsFixed(const std::uint8_t* const* rows, int x, hn::Vec
   PairOffsetsOf<kOutputs>(load(std::integral_constant<int, 1>{}), load(std::integral_constant<int, 2>{}),
                           load(std::integral_constant<int, 3>{}), ca, wa, cell, wo);
 }
+// The offsets of every pair the row uses (pr.js[0 .. pr.nj)), handed to store(i, cell, wo):
+// constant sample offsets when all 6 run (in order), the args' tables otherwise.
+template <int kOutputs, typename Store>
+HWY_INLINE void RowPairOffsets(const LutPairArgs& args, const PairRow& pr, const std::uint8_t* const* rows, int y,
+                               int x, hn::Vec<DI> ca, hn::Vec<DI> wa, const Store& store) {
+  if (pr.nj == 6) {
+    auto fixed = [&](auto pair) HWY_ATTR {
+      hn::Vec<DI> cell, wo;
+      PairOffsetsFixed<kOutputs, decltype(pair)::value>(rows, x, ca, wa, cell, wo);
+      store(decltype(pair)::value, cell, wo);
+    };
+    fixed(std::integral_constant<int, 0>{}), fixed(std::integral_constant<int, 1>{});
+    fixed(std::integral_constant<int, 2>{}), fixed(std::integral_constant<int, 3>{});
+    fixed(std::integral_constant<int, 4>{}), fixed(std::integral_constant<int, 5>{});
+    return;
+  }
+  for (int i = 0; i < pr.nj; ++i) {
+    hn::Vec<DI> cell, wo;
+    PairOffsets<kOutputs>(args, pr.js[i], y, x, ca, wa, cell, wo);
+    store(i, cell, wo);
+  }
+}
 #endif
 
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
@@ -421,7 +443,6 @@ void LutRowPairsT(const LutPairArgs& args, int y) {
   const bool emit = pr.emit;
   std::int8_t* own = pr.own;
   const int nj = pr.nj;
-  const int* js = pr.js;
   std::int8_t* const* bdst = pr.bdst;
   const std::int8_t* const* cells = pr.cells;
   HWY_ALIGN std::uint64_t off[6][16];
@@ -440,22 +461,7 @@ void LutRowPairsT(const LutPairArgs& args, int y) {
       _mm512_store_si512(off[i], _mm512_permutex2var_epi32(cell.raw, lo_idx, wo.raw));
       _mm512_store_si512(off[i] + 8, _mm512_permutex2var_epi32(cell.raw, hi_idx, wo.raw));
     };
-    if (nj == 6) {  // every pair, in order: sample offsets as constants
-      auto fixed = [&](auto pair) HWY_ATTR {
-        hn::Vec<DI> cell, wo;
-        PairOffsetsFixed<kOutputs, decltype(pair)::value>(rows, x, ca, wa, cell, wo);
-        store_offsets(decltype(pair)::value, cell, wo);
-      };
-      fixed(std::integral_constant<int, 0>{}), fixed(std::integral_constant<int, 1>{});
-      fixed(std::integral_constant<int, 2>{}), fixed(std::integral_constant<int, 3>{});
-      fixed(std::integral_constant<int, 4>{}), fixed(std::integral_constant<int, 5>{});
-    } else {
-      for (int i = 0; i < nj; ++i) {
-        hn::Vec<DI> cell, wo;
-        PairOffsets<kOutputs>(args, js[i], y, x, ca, wa, cell, wo);
-        store_offsets(i, cell, wo);
-      }
-    }
+    RowPairOffsets<kOutputs>(args, pr, rows, y, x, ca, wa, store_offsets);
     hn::Vec<DI> sum[3] = {hn::Zero(di), hn::Zero(di), hn::Zero(di)};
     if constexpr (kOutputs == 1) {
       const __m128i ones = _mm_set1_epi16(1);
@@ -577,7 +583,6 @@ void LutRowPairs2(const LutPairArgs& args, int y) {
   const bool emit = pr.emit;
   std::int8_t* own = pr.own;
   const int nj = pr.nj;
-  const int* js = pr.js;
   std::int8_t* const* bdst = pr.bdst;
   const std::int8_t* const* cells = pr.cells;
   HWY_ALIGN std::int32_t coff[6][8], woff[6][8];
@@ -590,24 +595,10 @@ void LutRowPairs2(const LutPairArgs& args, int y) {
   for (int x = -8; x < args.width + 3; x += 8) {
     const auto a = hn::PromoteTo(di, hn::LoadU(d8, row + x));
     const auto ca = hn::ShiftLeft<12>(hn::And(a, mhi)), wa = hn::ShiftLeft<16>(hn::And(a, mlo));
-    if (nj == 6) {  // every pair, in order: sample offsets as constants
-      auto fixed = [&](auto pair) HWY_ATTR {
-        hn::Vec<DI> cell, wo;
-        PairOffsetsFixed<kOutputs, decltype(pair)::value>(rows, x, ca, wa, cell, wo);
-        hn::Store(cell, di, coff[decltype(pair)::value]);
-        hn::Store(wo, di, woff[decltype(pair)::value]);
-      };
-      fixed(std::integral_constant<int, 0>{}), fixed(std::integral_constant<int, 1>{});
-      fixed(std::integral_constant<int, 2>{}), fixed(std::integral_constant<int, 3>{});
-      fixed(std::integral_constant<int, 4>{}), fixed(std::integral_constant<int, 5>{});
-    } else {
-      for (int i = 0; i < nj; ++i) {
-        hn::Vec<DI> cell, wo;
-        PairOffsets<kOutputs>(args, js[i], y, x, ca, wa, cell, wo);
-        hn::Store(cell, di, coff[i]);
-        hn::Store(wo, di, woff[i]);
-      }
-    }
+    RowPairOffsets<kOutputs>(args, pr, rows, y, x, ca, wa, [&](int i, hn::Vec<DI> cell, hn::Vec<DI> wo) HWY_ATTR {
+      hn::Store(cell, di, coff[i]);
+      hn::Store(wo, di, woff[i]);
+    });
     hn::Vec<DI> sum[3] = {hn::Zero(di), hn::Zero(di), hn::Zero(di)};
     if constexpr (kOutputs == 1) {
       __m128i r[8];
