@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <string_view>
@@ -91,6 +92,12 @@ struct FastCpu::LerfPlan {
   std::vector<float> dc;
   int lanes = 0;                              // SIMD lanes the permute tables were made for
   std::vector<std::int32_t> xbase, xlocal;    // permute tables (see simd::LerfRowArgs)
+  // Exactly 2x (simd::lerf_row_g4x2), 1-channel planes: output column 2 k + p reads inputs
+  // k - 1 + p + b (clamped) at dc = dcm[2 p + b] / 4, output row oy's neighbour a lies at
+  // dr = drm[2 oy + a] / 4 (every value in {+-1, +-3}).
+  bool x2 = false;
+  int dcm[4] = {};
+  std::vector<std::int8_t> drm;
 };
 
 struct FastCpu::Band {
@@ -495,6 +502,38 @@ void FastCpu::lut_stage(ConstPlaneView in, int channel, LerfAnalysis& out, Threa
 
 // ---------------------------------------------------------------- LeRF render
 
+namespace {
+// m with v = m / 4 and m in {+-1, +-3}, or 0: the distances of an exact 2x upscale.
+int quarter_of(float v) {
+  const float t = v * 4.0f;
+  const int m = static_cast<int>(std::lround(t));
+  return (m == 1 || m == -1 || m == 3 || m == -3) && std::abs(t - static_cast<float>(m)) < 1e-5f ? m : 0;
+}
+}  // namespace
+
+// Whether the plan's taps are those of an exact 2x upscale (the factorised kernel's
+// assumptions, checked on every column and row); fills dcm and drm.
+bool FastCpu::x2_pattern(LerfPlan& p) {
+  if (p.ch != 1 || p.nx != 2 || p.ny != 2 || p.out_w != 2 * p.in_w) return false;
+  for (int c = 0; c < 4; ++c) p.dcm[c] = 0;
+  for (int ox = 0; ox < p.out_w; ++ox)
+    for (int b = 0; b < 2; ++b) {
+      const int k = ox / 2, par = ox % 2, c = 2 * par + b;
+      if (p.xoff[b * p.stride + ox] != std::clamp(k - 1 + par + b, 0, p.in_w - 1)) return false;
+      const int m = quarter_of(p.dc[b * p.stride + ox]);
+      if (m == 0 || (p.dcm[c] != 0 && p.dcm[c] != m)) return false;
+      p.dcm[c] = m;
+    }
+  p.drm.assign(2 * static_cast<std::size_t>(p.out_h), 0);
+  for (int oy = 0; oy < p.out_h; ++oy)
+    for (int a = 0; a < 2; ++a) {
+      const int m = quarter_of(p.ty.value[static_cast<std::size_t>(oy) * p.ty.count + p.oy_off + a]);
+      if (m == 0) return false;
+      p.drm[2 * static_cast<std::size_t>(oy) + a] = static_cast<std::int8_t>(m);
+    }
+  return true;
+}
+
 const FastCpu::LerfPlan& FastCpu::lerf_plan(const PlaneJob& job, Size in) {
   const auto& mm = job.map.out_to_in.m;
   const double key[4] = {mm[0], mm[2], mm[4], mm[5]};
@@ -544,6 +583,7 @@ const FastCpu::LerfPlan& FastCpu::lerf_plan(const PlaneJob& job, Size in) {
       for (int i = blk * p.lanes; i < (blk + 1) * p.lanes; ++i)
         p.xlocal[b * p.stride + i] = i < p.out_w ? p.xoff[b * p.stride + i] - lo : 0;
   }
+  p.x2 = x2_pattern(p);
   if (lerf_plans_.size() >= kCacheEntries) {
     auto lru = std::min_element(lerf_plans_.begin(), lerf_plans_.end(),
                                 [](const auto& a, const auto& b) { return a->used < b->used; });
@@ -570,25 +610,54 @@ void FastCpu::render_lerf(bool gaussian, const LerfAnalysis& an, const PlaneJob&
   const bool constant = job.border == Border::Constant;
   // LeRF-G upscaling of a 1-channel plane: each input row decoded once per band (at 2x it
   // serves 4 output rows, each of its pixels 16 outputs), kept in a ring of decoded rows.
+  // At exactly 2x the rows are decoded into the factors of the Gaussian weights instead
+  // (simd::lerf_decode_row_x2), edge-padded by copies: kMaxLanes floats before each array.
   constexpr int kDecodedRows = 4;
   const bool decode = gaussian && p.nx == 2 && p.ny == 2 && ch == 1;
+  const bool x2 = decode && p.x2;
+  const int arrays = x2 ? simd::kX2Arrays : 4;
   const std::size_t dstride = round_up(static_cast<std::size_t>(w), simd::kMaxLanes) + 4 * simd::kMaxLanes;
   if (decode)
-    for (int b = 0; b < nb; ++b) ensure(bs[b].decoded, kDecodedRows * 4 * dstride, allocations_);
+    for (int b = 0; b < nb; ++b) ensure(bs[b].decoded, kDecodedRows * arrays * dstride, allocations_);
+  if (x2) ++x2_renders_;
+  if (x2)
+    for (int b = 0; b < nb; ++b) {
+      ensure(bs[b].scratch, 8 * (static_cast<std::size_t>(w) + 4 * simd::kMaxLanes), allocations_);
+      ensure(bs[b].bytes, p.stride + 2 * simd::kMaxLanes, allocations_);
+    }
   pool.parallel_for(nb, [&](int b0, int b1) {
     for (int b = b0; b < b1; ++b) {
       int tags[kDecodedRows];
       std::fill(tags, tags + kDecodedRows, -1);
       auto decoded_row = [&](int r) {
         const int slot = r % kDecodedRows;
-        float* d = bs[b].decoded.data() + slot * 4 * dstride;
-        if (tags[slot] != r) {
-          simd::lerf_decode_row(an.packed.data() + static_cast<std::size_t>(r) * w,
-                                static_cast<int>(round_up(w, simd::kMaxLanes)), d, dstride);
-          tags[slot] = r;
+        float* d = bs[b].decoded.data() + slot * arrays * dstride;
+        const std::uint32_t* words = an.packed.data() + static_cast<std::size_t>(r) * w;
+        const int n = static_cast<int>(round_up(w, simd::kMaxLanes));
+        if (x2) {
+          d += simd::kMaxLanes;
+          if (tags[slot] != r) {
+            simd::lerf_decode_row_x2(words, n, d, dstride);
+            for (int i = 0; i < arrays; ++i) {  // clamped neighbours: copies of the edge pixels
+              float* a = d + i * dstride;
+              a[-1] = a[0];
+              std::fill(a + w, a + w + 2 * simd::kMaxLanes, a[w - 1]);
+            }
+          }
+        } else if (tags[slot] != r) {
+          simd::lerf_decode_row(words, n, d, dstride);
         }
+        tags[slot] = r;
         return d;
       };
+      simd::LerfX2RowArgs x2args;
+      if (x2) {
+        for (int c = 0; c < 4; ++c) x2args.ec[c] = simd::x2_c_array(p.dcm[c]);
+        x2args.decoded_stride = dstride;
+        x2args.pixels = w;
+        x2args.scratch = bs[b].scratch.data();
+        x2args.out = bs[b].bytes.data();
+      }
       simd::LerfRowArgs args;
       args.gaussian = gaussian;
       args.width = p.out_w;
@@ -604,6 +673,20 @@ void FastCpu::render_lerf(bool gaussian, const LerfAnalysis& an, const PlaneJob&
       for (int oy = p.out_h * b / nb; oy < p.out_h * (b + 1) / nb; ++oy) {
         const std::size_t t = static_cast<std::size_t>(oy) * p.ty.count + p.oy_off;
         std::uint8_t* dst = job.out.row(oy);
+        if (x2) {
+          for (int a = 0; a < 2; ++a) {
+            const int mr = p.drm[2 * static_cast<std::size_t>(oy) + a];
+            x2args.rows[a] = decoded_row(p.ty.index[t + a]);
+            x2args.ea[a] = simd::x2_a_array(mr);
+            for (int c = 0; c < 4; ++c) x2args.g[a][c] = simd::x2_cross_array(mr, p.dcm[c]);
+          }
+          simd::lerf_row_g4x2(x2args);
+          std::memcpy(dst, x2args.out, p.out_w);
+          if (constant)
+            for (int ox = 0; ox < p.out_w; ++ox)
+              if (!p.ty.inside[oy] || !p.tx.inside[ox]) dst[ox] = job.border_value[0];
+          continue;
+        }
         for (int c = 0; c < ch; ++c) {
           for (int a = 0; a < p.ny; ++a) {
             args.rows[a] = an.packed.data() + static_cast<std::size_t>(p.ty.index[t + a]) * w * ch + c;

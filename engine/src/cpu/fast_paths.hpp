@@ -34,6 +34,8 @@ class FastCpu {
 
   // Allocations of tables, analyses and band buffers so far (tests: none in steady state).
   std::uint64_t allocations() const { return allocations_; }
+  // LeRF-G planes rendered by the exact-2x kernel (simd::lerf_row_g4x2) so far (tests).
+  std::uint64_t x2_renders() const { return x2_renders_; }
 
  private:
   struct ClassicalPlan;
@@ -41,6 +43,7 @@ class FastCpu {
   struct Band;
   const ClassicalPlan& classical_plan(const kernels::Classical& kernel, const PlaneJob& job);
   const LerfPlan& lerf_plan(const PlaneJob& job, Size in);
+  static bool x2_pattern(LerfPlan& plan);
   std::vector<Band>& bands(int n);
   void lut_stage(ConstPlaneView in, int channel, LerfAnalysis& out, ThreadPool& pool);
 
@@ -57,7 +60,7 @@ class FastCpu {
   std::vector<std::shared_ptr<LerfAnalysis>> analyses_;
   std::vector<Band> bands_;
   std::vector<std::uint8_t> padded_in_, padded_mid_;  // edge-padded planes of the LUT stages
-  std::uint64_t tick_ = 0, allocations_ = 0;
+  std::uint64_t tick_ = 0, allocations_ = 0, x2_renders_ = 0;
 };
 
 // The fast paths of a CPU backend; null for other backends and the reference path.

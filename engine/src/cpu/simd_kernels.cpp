@@ -767,6 +767,7 @@ void LutRow(const LutRowArgs& args) {
 // exp(x) for x <= 0 (LeRF-G's normalised weights): 2^(x log2 e) split into 2^round and a
 // degree-6 Taylor polynomial of 2^f on [-0.5, 0.5] (relative error ~1e-7, as float's own);
 // arguments below -87 give 2^-126 or so instead of 0, harmless next to the weight 1 of qmin.
+// Also exact to float for 0 < x < 88 (the 2x decode's exp(B / 16) <= e^6.25).
 HWY_INLINE hn::Vec<DF> ExpNonPositive(hn::Vec<DF> x) {
   const DF df;
   const DI di;
@@ -1003,6 +1004,93 @@ void LerfRowG4Decoded(const LerfRowArgs& args) {
   }
 }
 
+// LeRF-G at exactly 2x (see LerfX2RowArgs): per input pixel, the factors of
+// exp(-q) = exp(-A dr^2) exp(B dr dc) exp(-C dc^2) for dr, dc in {+-1, +-3} / 4:
+// arrays 0 sample, 1 / 2 exp(-A / 16)^(1 / 9), 3 / 4 exp(-C / 16)^(1 / 9), 5 .. 10
+// exp(B / 16)^(1, -1, 3, -3, 9, -9). Powers by multiplication (relative error ~1e-6). The
+// cross factors are clamped at 1e-13 so that no product is subnormal (slow on many CPUs): a
+// neighbour whose weight that raises stays below 3e-8 of the nearest one's (>= e^-12.5).
+void LerfDecodeRowX2(const std::uint32_t* HWY_RESTRICT words, int n, float* HWY_RESTRICT out, std::size_t stride) {
+  const DF df;
+  const DI di;
+  const int N = static_cast<int>(hn::Lanes(df));
+  const auto m255 = hn::Set(di, 255);
+  const auto k2 = hn::Set(df, 2.0f / 255.0f), k10 = hn::Set(df, 10.0f / 255.0f), one = hn::Set(df, 1.0f);
+  const auto floor = hn::Set(df, 1e-13f);
+  auto pow9 = [](hn::Vec<DF> v) HWY_ATTR {
+    const auto v2 = hn::Mul(v, v), v4 = hn::Mul(v2, v2);
+    return hn::Mul(hn::Mul(v4, v4), v);
+  };
+  for (int x = 0; x < n; x += N) {
+    const auto g = hn::BitCast(di, hn::LoadU(hn::RebindToUnsigned<DI>(), words + x));
+    hn::StoreU(hn::ConvertTo(df, hn::BitCast(di, hn::ShiftRight<24>(hn::BitCast(hn::RebindToUnsigned<DI>(), g)))), df,
+               out + x);
+    const auto rho = hn::Sub(hn::Mul(hn::ConvertTo(df, hn::And(g, m255)), k2), one);
+    const auto sx = hn::Mul(hn::ConvertTo(df, hn::And(hn::ShiftRight<8>(g), m255)), k10);
+    const auto sy = hn::Mul(hn::ConvertTo(df, hn::And(hn::ShiftRight<16>(g), m255)), k10);
+    const auto k32 = hn::Set(df, 1.0f / 32.0f);
+    const auto ea = ExpNonPositive(hn::Neg(hn::Mul(hn::Mul(sx, sx), k32)));  // exp(-A / 16), A = sx^2 / 2
+    const auto ec = ExpNonPositive(hn::Neg(hn::Mul(hn::Mul(sy, sy), k32)));
+    const auto b16 = hn::Mul(hn::Mul(rho, hn::Mul(sx, sy)), hn::Set(df, 1.0f / 16.0f));  // B / 16
+    const auto gp = ExpNonPositive(b16), gm = ExpNonPositive(hn::Neg(b16));
+    const auto gp3 = hn::Mul(hn::Mul(gp, gp), gp), gm3 = hn::Mul(hn::Mul(gm, gm), gm);
+    hn::StoreU(ea, df, out + stride + x);
+    hn::StoreU(pow9(ea), df, out + 2 * stride + x);
+    hn::StoreU(ec, df, out + 3 * stride + x);
+    hn::StoreU(pow9(ec), df, out + 4 * stride + x);
+    hn::StoreU(hn::Max(gp, floor), df, out + 5 * stride + x);
+    hn::StoreU(hn::Max(gm, floor), df, out + 6 * stride + x);
+    hn::StoreU(hn::Max(gp3, floor), df, out + 7 * stride + x);
+    hn::StoreU(hn::Max(gm3, floor), df, out + 8 * stride + x);
+    hn::StoreU(hn::Max(hn::Mul(hn::Mul(gp3, gp3), gp3), floor), df, out + 9 * stride + x);
+    hn::StoreU(hn::Max(hn::Mul(hn::Mul(gm3, gm3), gm3), floor), df, out + 10 * stride + x);
+  }
+}
+
+// One output row of LeRF-G at exactly 2x: output 2k + p blends inputs k - 1 + p and k + p of
+// the two rows. Pass 1 sums, per input pixel k and column class c = 2 p + b, the two rows'
+// weights (products of the decoded factors) and weighted samples; pass 2 adds each output's
+// two columns, divides and interleaves the even and odd outputs. exp(-q) without LerfRowG4's
+// qmin shift: the nearest neighbour's weight is at least e^-12.5, so nothing underflows.
+void LerfRowG4X2(const LerfX2RowArgs& args) {
+  const DF df;
+  const D8 d8;
+  const DI di;
+  const int N = static_cast<int>(hn::Lanes(df));
+  const std::size_t ds = args.decoded_stride;
+  const int n = args.pixels;
+  const std::size_t len = static_cast<std::size_t>(n) + 4 * kMaxLanes;
+  auto arr = [&](int i) { return args.scratch + i * len + kMaxLanes; };  // from -kMaxLanes
+  const float* r0 = args.rows[0];
+  const float* r1 = args.rows[1];
+  // Pass 1 covers every k pass 2 reads, [-1, n rounded up to N, + 1].
+  const int n2 = (n + N - 1) / N * N;
+  for (int k = -1; k < n2 + 1; k += N) {
+    const auto s0 = hn::LoadU(df, r0 + k), s1 = hn::LoadU(df, r1 + k);
+    const auto a0 = hn::LoadU(df, r0 + args.ea[0] * ds + k), a1 = hn::LoadU(df, r1 + args.ea[1] * ds + k);
+    // exp(-A dr^2) exp(-C dc^2) for dc^2 = 1 / 16 (index 0) and 9 / 16 (index 1).
+    const hn::Vec<DF> ac0[2] = {hn::Mul(a0, hn::LoadU(df, r0 + 3 * ds + k)), hn::Mul(a0, hn::LoadU(df, r0 + 4 * ds + k))};
+    const hn::Vec<DF> ac1[2] = {hn::Mul(a1, hn::LoadU(df, r1 + 3 * ds + k)), hn::Mul(a1, hn::LoadU(df, r1 + 4 * ds + k))};
+    for (int c = 0; c < 4; ++c) {
+      const auto w0 = hn::Mul(ac0[args.ec[c] - 3], hn::LoadU(df, r0 + args.g[0][c] * ds + k));
+      const auto w1 = hn::Mul(ac1[args.ec[c] - 3], hn::LoadU(df, r1 + args.g[1][c] * ds + k));
+      hn::StoreU(hn::Add(w0, w1), df, arr(2 * c) + k);
+      hn::StoreU(hn::MulAdd(w0, s0, hn::Mul(w1, s1)), df, arr(2 * c + 1) + k);
+    }
+  }
+  auto to_bytes = [&](hn::Vec<DF> v) HWY_ATTR {
+    v = hn::Min(hn::Max(v, hn::Zero(df)), hn::Set(df, 255.0f));
+    return hn::DemoteTo(d8, hn::ConvertTo(di, hn::Add(v, hn::Set(df, 0.5f))));
+  };
+  for (int k = 0; k < n; k += N) {
+    const auto de = hn::Add(hn::LoadU(df, arr(0) + k - 1), hn::LoadU(df, arr(2) + k));
+    const auto ne = hn::Add(hn::LoadU(df, arr(1) + k - 1), hn::LoadU(df, arr(3) + k));
+    const auto dd = hn::Add(hn::LoadU(df, arr(4) + k), hn::LoadU(df, arr(6) + k + 1));
+    const auto no = hn::Add(hn::LoadU(df, arr(5) + k), hn::LoadU(df, arr(7) + k + 1));
+    hn::StoreInterleaved2(to_bytes(hn::Div(ne, de)), to_bytes(hn::Div(no, dd)), d8, args.out + 2 * k);
+  }
+}
+
 void LerfRow(const LerfRowArgs& args) {
   if (args.gaussian && args.nx == 2 && args.ny == 2 && args.decoded[0]) LerfRowG4Decoded(args);
   else if (args.gaussian && args.nx == 2 && args.ny == 2) LerfRowG4(args);
@@ -1047,6 +1135,8 @@ HWY_EXPORT(LutRowPairs);
 HWY_EXPORT(LutPairsSupported);
 HWY_EXPORT(LerfRow);
 HWY_EXPORT(LerfDecodeRow);
+HWY_EXPORT(LerfDecodeRowX2);
+HWY_EXPORT(LerfRowG4X2);
 HWY_EXPORT(LanesF32);
 HWY_EXPORT(UnpackHyper3);
 
@@ -1156,6 +1246,10 @@ void lerf_row(const LerfRowArgs& args) { HWY_DYNAMIC_DISPATCH(LerfRow)(args); }
 void lerf_decode_row(const std::uint32_t* words, int n, float* out, std::size_t stride) {
   HWY_DYNAMIC_DISPATCH(LerfDecodeRow)(words, n, out, stride);
 }
+void lerf_decode_row_x2(const std::uint32_t* words, int n, float* out, std::size_t stride) {
+  HWY_DYNAMIC_DISPATCH(LerfDecodeRowX2)(words, n, out, stride);
+}
+void lerf_row_g4x2(const LerfX2RowArgs& args) { HWY_DYNAMIC_DISPATCH(LerfRowG4X2)(args); }
 int lanes_f32() { return HWY_DYNAMIC_DISPATCH(LanesF32)(); }
 void unpack_hyper3(const std::uint32_t* words, int n, std::uint8_t* hyper) {
   HWY_DYNAMIC_DISPATCH(UnpackHyper3)(words, n, hyper);

@@ -146,6 +146,38 @@ void lerf_row(const LerfRowArgs& args);
 // out[3 stride ..) sigma_y^2 / 2.
 void lerf_decode_row(const std::uint32_t* words, int n, float* out, std::size_t stride);
 
+// LeRF-G at exactly 2x in both axes (2 x 2 neighbours at distances +-1/4, +-3/4): the Gaussian
+// weights factorise per input pixel, exp(-q) = exp(-A dr^2) exp(B dr dc) exp(-C dc^2), with
+// dr^2, dc^2 in {1, 9} / 16 and 16 dr dc in {+-1, +-3, +-9}. lerf_decode_row_x2 computes those
+// factors once per input row (kX2Arrays arrays, see simd_kernels.cpp); each output then costs
+// products instead of four exponentials. Within the blend's tolerance of the reference.
+inline constexpr int kX2Arrays = 11;
+void lerf_decode_row_x2(const std::uint32_t* words, int n, float* out, std::size_t stride);
+// Array of the decoded row holding exp(-A dr^2) for dr = m / 4, m in {+-1, +-3}: 1 or 2.
+inline int x2_a_array(int m) { return m == 1 || m == -1 ? 1 : 2; }
+// ... exp(-C dc^2) for dc = m / 4: 3 or 4.
+inline int x2_c_array(int m) { return m == 1 || m == -1 ? 3 : 4; }
+// ... exp(B dr dc) for dr = mr / 4, dc = mc / 4: 5 .. 10.
+inline int x2_cross_array(int mr, int mc) {
+  const int p = mr * mc, a = p < 0 ? -p : p;
+  return 5 + 2 * (a == 1 ? 0 : a == 3 ? 1 : 2) + (p < 0 ? 1 : 0);
+}
+struct LerfX2RowArgs {
+  // The two neighbour rows, decoded by lerf_decode_row_x2 and edge-padded: arrays readable
+  // at [-1, pixels + 2 kMaxLanes).
+  const float* rows[2] = {nullptr, nullptr};
+  std::size_t decoded_stride = 0;  // floats between the arrays of a decoded row
+  int ea[2] = {1, 1};              // per row: x2_a_array(4 dr)
+  // Column class c = 2 p + b (output parity p, neighbour b = 0 left / 1 right, at input
+  // k - 1 + p + b for output 2 k + p): x2_c_array(4 dc), and per row x2_cross_array(4 dr, 4 dc).
+  int ec[4] = {3, 3, 3, 3};
+  int g[2][4] = {};
+  int pixels = 0;                  // output pairs: outputs [0, 2 pixels) written
+  float* scratch = nullptr;        // 8 (pixels + 4 kMaxLanes) floats
+  std::uint8_t* out = nullptr;     // writable to 2 (pixels rounded up to kMaxLanes)
+};
+void lerf_row_g4x2(const LerfX2RowArgs& args);
+
 // hyper[3 x + k] = byte k of words[x], k < 3, for x in [0, n).
 void unpack_hyper3(const std::uint32_t* words, int n, std::uint8_t* hyper);
 
