@@ -636,19 +636,19 @@ void LutRowPairs2(const LutPairArgs& args, int y) {
         __m128i acc2 = _mm_setzero_si128();
         const std::ptrdiff_t px = static_cast<std::ptrdiff_t>(x + p) * kEntry;
         for (int i = 0; i < nj; ++i) {
-          const __m128i wx = _mm_loadu_si128(reinterpret_cast<const __m128i*>(walk + woff[i][p]));
-          const __m256i w = _mm256_broadcastsi128_si256(wx);
+          const __m256i w = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(walk + woff[i][p])));
           const std::int8_t* cl = cells[i] + coff[i][p];
+          // Both outputs 2 in one multiply (bytes 32..63: T's, then T''s copy): low half A, high half B.
+          const __m256i m2 = _mm256_maddubs_epi16(w, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cl + 32)));
           if (emit) {
             acc01 = _mm256_add_epi16(acc01, _mm256_maddubs_epi16(w, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cl))));
-            acc2 = _mm_add_epi16(acc2, _mm_maddubs_epi16(wx, _mm_loadu_si128(reinterpret_cast<const __m128i*>(cl + 32))));
+            acc2 = _mm_add_epi16(acc2, _mm256_castsi256_si128(m2));
           }
           __m256i* d01 = reinterpret_cast<__m256i*>(bdst[i] + px);
           __m128i* d2 = reinterpret_cast<__m128i*>(bdst[i] + px + 32);
           _mm256_storeu_si256(d01, _mm256_add_epi16(_mm256_loadu_si256(d01),
                                                     _mm256_maddubs_epi16(w, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cl + 64)))));
-          _mm_storeu_si128(d2, _mm_add_epi16(_mm_loadu_si128(d2),
-                                             _mm_maddubs_epi16(wx, _mm_loadu_si128(reinterpret_cast<const __m128i*>(cl + 96)))));
+          _mm_storeu_si128(d2, _mm_add_epi16(_mm_loadu_si128(d2), _mm256_extracti128_si256(m2, 1)));
         }
         __m256i* m01 = reinterpret_cast<__m256i*>(own + px);
         __m128i* m2 = reinterpret_cast<__m128i*>(own + px + 32);
@@ -1032,7 +1032,7 @@ void LerfDecodeRowX2(const std::uint32_t* HWY_RESTRICT words, int n, float* HWY_
     const auto ea = ExpNonPositive(hn::Neg(hn::Mul(hn::Mul(sx, sx), k32)));  // exp(-A / 16), A = sx^2 / 2
     const auto ec = ExpNonPositive(hn::Neg(hn::Mul(hn::Mul(sy, sy), k32)));
     const auto b16 = hn::Mul(hn::Mul(rho, hn::Mul(sx, sy)), hn::Set(df, 1.0f / 16.0f));  // B / 16
-    const auto gp = ExpNonPositive(b16), gm = ExpNonPositive(hn::Neg(b16));
+    const auto gp = ExpNonPositive(b16), gm = hn::Div(hn::Set(df, 1.0f), gp);
     const auto gp3 = hn::Mul(hn::Mul(gp, gp), gp), gm3 = hn::Mul(hn::Mul(gm, gm), gm);
     hn::StoreU(ea, df, out + stride + x);
     hn::StoreU(pow9(ea), df, out + 2 * stride + x);
@@ -1065,17 +1065,24 @@ void LerfRowG4X2(const LerfX2RowArgs& args) {
   const float* r1 = args.rows[1];
   // Pass 1 covers every k pass 2 reads, [-1, n rounded up to N, + 1].
   const int n2 = (n + N - 1) / N * N;
+  // The arrays each class reads, resolved once per row (not per vector).
+  const float* ea0 = r0 + args.ea[0] * ds;
+  const float* ea1 = r1 + args.ea[1] * ds;
+  const float *ec0[4], *ec1[4], *g0[4], *g1[4];
+  float *den[4], *num[4];
+  for (int c = 0; c < 4; ++c) {
+    ec0[c] = r0 + args.ec[c] * ds, ec1[c] = r1 + args.ec[c] * ds;
+    g0[c] = r0 + args.g[0][c] * ds, g1[c] = r1 + args.g[1][c] * ds;
+    den[c] = arr(2 * c), num[c] = arr(2 * c + 1);
+  }
   for (int k = -1; k < n2 + 1; k += N) {
     const auto s0 = hn::LoadU(df, r0 + k), s1 = hn::LoadU(df, r1 + k);
-    const auto a0 = hn::LoadU(df, r0 + args.ea[0] * ds + k), a1 = hn::LoadU(df, r1 + args.ea[1] * ds + k);
-    // exp(-A dr^2) exp(-C dc^2) for dc^2 = 1 / 16 (index 0) and 9 / 16 (index 1).
-    const hn::Vec<DF> ac0[2] = {hn::Mul(a0, hn::LoadU(df, r0 + 3 * ds + k)), hn::Mul(a0, hn::LoadU(df, r0 + 4 * ds + k))};
-    const hn::Vec<DF> ac1[2] = {hn::Mul(a1, hn::LoadU(df, r1 + 3 * ds + k)), hn::Mul(a1, hn::LoadU(df, r1 + 4 * ds + k))};
+    const auto a0 = hn::LoadU(df, ea0 + k), a1 = hn::LoadU(df, ea1 + k);
     for (int c = 0; c < 4; ++c) {
-      const auto w0 = hn::Mul(ac0[args.ec[c] - 3], hn::LoadU(df, r0 + args.g[0][c] * ds + k));
-      const auto w1 = hn::Mul(ac1[args.ec[c] - 3], hn::LoadU(df, r1 + args.g[1][c] * ds + k));
-      hn::StoreU(hn::Add(w0, w1), df, arr(2 * c) + k);
-      hn::StoreU(hn::MulAdd(w0, s0, hn::Mul(w1, s1)), df, arr(2 * c + 1) + k);
+      const auto w0 = hn::Mul(hn::Mul(a0, hn::LoadU(df, ec0[c] + k)), hn::LoadU(df, g0[c] + k));
+      const auto w1 = hn::Mul(hn::Mul(a1, hn::LoadU(df, ec1[c] + k)), hn::LoadU(df, g1[c] + k));
+      hn::StoreU(hn::Add(w0, w1), df, den[c] + k);
+      hn::StoreU(hn::MulAdd(w0, s0, hn::Mul(w1, s1)), df, num[c] + k);
     }
   }
   auto to_bytes = [&](hn::Vec<DF> v) HWY_ATTR {
@@ -1087,7 +1094,9 @@ void LerfRowG4X2(const LerfX2RowArgs& args) {
     const auto ne = hn::Add(hn::LoadU(df, arr(1) + k - 1), hn::LoadU(df, arr(3) + k));
     const auto dd = hn::Add(hn::LoadU(df, arr(4) + k), hn::LoadU(df, arr(6) + k + 1));
     const auto no = hn::Add(hn::LoadU(df, arr(5) + k), hn::LoadU(df, arr(7) + k + 1));
-    hn::StoreInterleaved2(to_bytes(hn::Div(ne, de)), to_bytes(hn::Div(no, dd)), d8, args.out + 2 * k);
+    const auto r = hn::Div(hn::Set(df, 1.0f), hn::Mul(de, dd));  // one division for both (each >= e^-12.5)
+    hn::StoreInterleaved2(to_bytes(hn::Mul(hn::Mul(ne, dd), r)), to_bytes(hn::Mul(hn::Mul(no, de), r)), d8,
+                          args.out + 2 * k);
   }
 }
 
@@ -1174,6 +1183,7 @@ Table lut_pair_cells(const std::int8_t* lut, int outputs) {
         cells.data()[cell_bytes * cell + 16 * o + corner] = t[o];
         cells.data()[cell_bytes * cell + half + 16 * o + corner] = tr[o];
       }
+      if (outputs == 3) cells.data()[cell_bytes * cell + 48 + corner] = tr[2];
     }
   }
   return cells;

@@ -114,7 +114,10 @@ bool lut_row_pairs(const LutPairArgs& args, int y);
 bool lut_pairs_supported();
 std::size_t lut_pair_ring_row(int width, int outputs);
 // Pair cells: outputs 1: 32 bytes per cell, T's 16 corners then T''s; outputs 3: 128 bytes,
-// T's outputs at 16 o + corner, T''s at 64 + 16 o + corner (bytes 48..63, 112..127 zero).
+// T's outputs at 16 o + corner, T''s at 64 + 16 o + corner, bytes 112..127 zero, and bytes
+// 48..63 a copy of T''s output 2: the AVX-512 kernel reads T at 0..63 (ignoring lane 3) and T'
+// at 64..127; the AVX2 one T's outputs 0, 1 at 0..31, both outputs 2 at once at 32..63, T''s
+// outputs 0, 1 at 64..95.
 Table lut_pair_cells(const std::int8_t* lut, int outputs);
 
 // One output row of LeRF (separable map) for one channel.
