@@ -181,7 +181,8 @@ TEST(SimdPaths, LerfRenderIsWithinOneOfTheReferenceOnEveryTarget) {
 
 // LeRF-G at exactly 2x goes through the factorised kernel (simd::lerf_row_g4x2): hand-made
 // analyses with every extreme of the hyperparameters (the sharpest kernels, rho = +-1, where
-// the far weights underflow) and odd sizes, against the reference, on every target.
+// the far weights underflow) and odd sizes, on 1-channel planes and packed ones (NV12's UV,
+// RGB: one channel at a time), against the reference, on every target.
 TEST(SimdPaths, LerfGAtExactly2xWithExtremeKernelsIsWithinOneOfTheReference) {
   PathGuard guard;
   std::mt19937 rng(7);
@@ -192,46 +193,48 @@ TEST(SimdPaths, LerfGAtExactly2xWithExtremeKernelsIsWithinOneOfTheReference) {
     cpu::FastCpu fast(MethodSetup{Method::LerfG, nullptr});
     ThreadPool pool(2);
     std::uint64_t renders = 0;
-    for (Size s : {Size{53, 29}, Size{1, 1}, Size{2, 7}, Size{40, 3}, Size{97, 64}}) {
-      cpu::LerfAnalysis an;
-      an.input_size = s;
-      an.channels = 1;
-      an.outputs = 3;
-      an.filtered = Plane(s.width, s.height, 1);
-      const std::size_t n = static_cast<std::size_t>(s.width) * s.height;
-      an.hyper.resize(3 * n);
-      an.packed.assign(n + 2 * cpu::simd::kMaxLanes, 0);
-      for (std::size_t i = 0; i < n; ++i) {
-        // Half the pixels random, half at the extremes of each byte.
-        const bool extreme = i % 2 == 1;
-        std::uint8_t h[3];
-        for (int k = 0; k < 3; ++k) h[k] = extreme ? extremes[pick(rng)] : static_cast<std::uint8_t>(byte(rng));
-        const auto sample = static_cast<std::uint8_t>(byte(rng));
-        an.filtered.data()[i] = sample;
-        std::copy(h, h + 3, an.hyper.begin() + 3 * i);
-        an.packed[i] = h[0] | h[1] << 8 | h[2] << 16 | static_cast<std::uint32_t>(sample) << 24;
-      }
-      for (Border border : {Border::Clamp, Border::Constant}) {
-        Plane ref(2 * s.width, 2 * s.height, 1), out(2 * s.width, 2 * s.height, 1);
-        PlaneJob rj{an.filtered.view(), ref.view(), resize_map(s, {2 * s.width, 2 * s.height})};
-        rj.border = border;
-        rj.border_value = {9, 9, 9, 9};
-        PlaneJob fj = rj;
-        fj.out = out.view();
-        cpu::render_lerf(true, an, rj, pool);
-        fast.render_lerf(true, an, fj, pool);
-        ++renders;
-        const std::string what = tname + " " + std::to_string(s.width) + "x" + std::to_string(s.height);
-        int differ = 0, worst = 0;
-        for (std::size_t i = 0; i < 4 * n; ++i) {
-          const int d = std::abs(ref.data()[i] - out.data()[i]);
-          worst = std::max(worst, d);
-          differ += d != 0;
+    for (int ch : {1, 2, 3})
+      for (Size s : {Size{53, 29}, Size{1, 1}, Size{2, 7}, Size{40, 3}, Size{97, 64}}) {
+        cpu::LerfAnalysis an;
+        an.input_size = s;
+        an.channels = ch;
+        an.outputs = 3;
+        an.filtered = Plane(s.width, s.height, ch);
+        const std::size_t n = static_cast<std::size_t>(s.width) * s.height * ch;  // samples
+        an.hyper.resize(3 * n);
+        an.packed.assign(n + 2 * cpu::simd::kMaxLanes, 0);
+        for (std::size_t i = 0; i < n; ++i) {
+          // Half the samples random, half at the extremes of each byte.
+          const bool extreme = i % 2 == 1;
+          std::uint8_t h[3];
+          for (int k = 0; k < 3; ++k) h[k] = extreme ? extremes[pick(rng)] : static_cast<std::uint8_t>(byte(rng));
+          const auto sample = static_cast<std::uint8_t>(byte(rng));
+          an.filtered.data()[i] = sample;
+          std::copy(h, h + 3, an.hyper.begin() + 3 * i);
+          an.packed[i] = h[0] | h[1] << 8 | h[2] << 16 | static_cast<std::uint32_t>(sample) << 24;
         }
-        EXPECT_LE(worst, 1) << what;
-        EXPECT_LE(differ, std::max<int>(2, static_cast<int>(4 * n / 100))) << what;
+        for (Border border : {Border::Clamp, Border::Constant}) {
+          Plane ref(2 * s.width, 2 * s.height, ch), out(2 * s.width, 2 * s.height, ch);
+          PlaneJob rj{an.filtered.view(), ref.view(), resize_map(s, {2 * s.width, 2 * s.height})};
+          rj.border = border;
+          rj.border_value = {9, 19, 29, 39};
+          PlaneJob fj = rj;
+          fj.out = out.view();
+          cpu::render_lerf(true, an, rj, pool);
+          fast.render_lerf(true, an, fj, pool);
+          ++renders;
+          const std::string what =
+              tname + " " + std::to_string(s.width) + "x" + std::to_string(s.height) + " ch" + std::to_string(ch);
+          int differ = 0, worst = 0;
+          for (std::size_t i = 0; i < 4 * n; ++i) {
+            const int d = std::abs(ref.data()[i] - out.data()[i]);
+            worst = std::max(worst, d);
+            differ += d != 0;
+          }
+          EXPECT_LE(worst, 1) << what;
+          EXPECT_LE(differ, std::max<int>(2, static_cast<int>(4 * n / 100))) << what;
+        }
       }
-    }
     // Every render took the 2x kernel (not the general one the other tests cover).
     EXPECT_EQ(fast.x2_renders(), renders) << tname;
   }

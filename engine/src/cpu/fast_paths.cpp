@@ -514,12 +514,12 @@ int quarter_of(float v) {
 // Whether the plan's taps are those of an exact 2x upscale (the factorised kernel's
 // assumptions, checked on every column and row); fills dcm and drm.
 bool FastCpu::x2_pattern(LerfPlan& p) {
-  if (p.ch != 1 || p.nx != 2 || p.ny != 2 || p.out_w != 2 * p.in_w) return false;
+  if (p.nx != 2 || p.ny != 2 || p.out_w != 2 * p.in_w) return false;
   for (int c = 0; c < 4; ++c) p.dcm[c] = 0;
   for (int ox = 0; ox < p.out_w; ++ox)
     for (int b = 0; b < 2; ++b) {
       const int k = ox / 2, par = ox % 2, c = 2 * par + b;
-      if (p.xoff[b * p.stride + ox] != std::clamp(k - 1 + par + b, 0, p.in_w - 1)) return false;
+      if (p.xoff[b * p.stride + ox] != std::clamp(k - 1 + par + b, 0, p.in_w - 1) * p.ch) return false;
       const int m = quarter_of(p.dc[b * p.stride + ox]);
       if (m == 0 || (p.dcm[c] != 0 && p.dcm[c] != m)) return false;
       p.dcm[c] = m;
@@ -608,13 +608,15 @@ void FastCpu::render_lerf(bool gaussian, const LerfAnalysis& an, const PlaneJob&
   }
   const int ch = p.ch, w = p.in_w;
   const bool constant = job.border == Border::Constant;
-  // LeRF-G upscaling of a 1-channel plane: each input row decoded once per band (at 2x it
-  // serves 4 output rows, each of its pixels 16 outputs), kept in a ring of decoded rows.
+  // LeRF-G upscaling with 2 x 2 neighbours: each input row decoded once per band (at 2x it
+  // serves 4 output rows, each of its pixels 16 outputs), kept in a ring of decoded rows; on
+  // 1-channel planes only, except at exactly 2x.
   // At exactly 2x the rows are decoded into the factors of the Gaussian weights instead
   // (simd::lerf_decode_row_x2), edge-padded by copies: kMaxLanes floats before each array.
+  // Multi-channel planes (packed RGB, NV12's UV) go one channel at a time, its words gathered.
   constexpr int kDecodedRows = 4;
-  const bool decode = gaussian && p.nx == 2 && p.ny == 2 && ch == 1;
-  const bool x2 = decode && p.x2;
+  const bool x2 = gaussian && p.x2;
+  const bool decode = x2 || (gaussian && p.nx == 2 && p.ny == 2 && ch == 1);
   const int arrays = x2 ? simd::kX2Arrays : 4;
   const std::size_t dstride = round_up(static_cast<std::size_t>(w), simd::kMaxLanes) + 4 * simd::kMaxLanes;
   if (decode)
@@ -624,16 +626,25 @@ void FastCpu::render_lerf(bool gaussian, const LerfAnalysis& an, const PlaneJob&
     for (int b = 0; b < nb; ++b) {
       ensure(bs[b].scratch, 8 * (static_cast<std::size_t>(w) + 4 * simd::kMaxLanes), allocations_);
       ensure(bs[b].bytes, p.stride + 2 * simd::kMaxLanes, allocations_);
+      if (ch > 1) ensure(bs[b].words, round_up(static_cast<std::size_t>(w), simd::kMaxLanes), allocations_);
     }
   pool.parallel_for(nb, [&](int b0, int b1) {
     for (int b = b0; b < b1; ++b) {
+      const int oy0 = p.out_h * b / nb, oy1 = p.out_h * (b + 1) / nb;
       int tags[kDecodedRows];
       std::fill(tags, tags + kDecodedRows, -1);
+      int chan = 0;  // the channel whose rows the ring holds
       auto decoded_row = [&](int r) {
         const int slot = r % kDecodedRows;
         float* d = bs[b].decoded.data() + slot * arrays * dstride;
-        const std::uint32_t* words = an.packed.data() + static_cast<std::size_t>(r) * w;
+        const std::uint32_t* words = an.packed.data() + static_cast<std::size_t>(r) * w * ch + chan;
         const int n = static_cast<int>(round_up(w, simd::kMaxLanes));
+        if (ch > 1 && tags[slot] != r) {  // one channel's words, consecutive
+          std::uint32_t* gathered = bs[b].words.data();
+          for (int i = 0; i < w; ++i) gathered[i] = words[static_cast<std::size_t>(i) * ch];
+          std::fill(gathered + w, gathered + n, gathered[w - 1]);
+          words = gathered;
+        }
         if (x2) {
           d += simd::kMaxLanes;
           if (tags[slot] != r) {
@@ -650,13 +661,34 @@ void FastCpu::render_lerf(bool gaussian, const LerfAnalysis& an, const PlaneJob&
         tags[slot] = r;
         return d;
       };
-      simd::LerfX2RowArgs x2args;
       if (x2) {
+        simd::LerfX2RowArgs x2args;
         for (int c = 0; c < 4; ++c) x2args.ec[c] = simd::x2_c_array(p.dcm[c]);
         x2args.decoded_stride = dstride;
         x2args.pixels = w;
         x2args.scratch = bs[b].scratch.data();
         x2args.out = bs[b].bytes.data();
+        for (chan = 0; chan < ch; ++chan) {
+          std::fill(tags, tags + kDecodedRows, -1);
+          for (int oy = oy0; oy < oy1; ++oy) {
+            const std::size_t t = static_cast<std::size_t>(oy) * p.ty.count + p.oy_off;
+            for (int a = 0; a < 2; ++a) {
+              const int mr = p.drm[2 * static_cast<std::size_t>(oy) + a];
+              x2args.rows[a] = decoded_row(p.ty.index[t + a]);
+              x2args.ea[a] = simd::x2_a_array(mr);
+              for (int c = 0; c < 4; ++c) x2args.g[a][c] = simd::x2_cross_array(mr, p.dcm[c]);
+            }
+            simd::lerf_row_g4x2(x2args);
+            std::uint8_t* dst = job.out.row(oy);
+            if (ch == 1) std::memcpy(dst, x2args.out, p.out_w);
+            else
+              for (int ox = 0; ox < p.out_w; ++ox) dst[ox * ch + chan] = x2args.out[ox];
+            if (constant)
+              for (int ox = 0; ox < p.out_w; ++ox)
+                if (!p.ty.inside[oy] || !p.tx.inside[ox]) dst[ox * ch + chan] = job.border_value[chan];
+          }
+        }
+        continue;
       }
       simd::LerfRowArgs args;
       args.gaussian = gaussian;
@@ -670,23 +702,9 @@ void FastCpu::render_lerf(bool gaussian, const LerfAnalysis& an, const PlaneJob&
       args.xlocal = p.xlocal.data();
       args.scratch = bs[b].scratch.data();
       args.out = bs[b].bytes.data();
-      for (int oy = p.out_h * b / nb; oy < p.out_h * (b + 1) / nb; ++oy) {
+      for (int oy = oy0; oy < oy1; ++oy) {
         const std::size_t t = static_cast<std::size_t>(oy) * p.ty.count + p.oy_off;
         std::uint8_t* dst = job.out.row(oy);
-        if (x2) {
-          for (int a = 0; a < 2; ++a) {
-            const int mr = p.drm[2 * static_cast<std::size_t>(oy) + a];
-            x2args.rows[a] = decoded_row(p.ty.index[t + a]);
-            x2args.ea[a] = simd::x2_a_array(mr);
-            for (int c = 0; c < 4; ++c) x2args.g[a][c] = simd::x2_cross_array(mr, p.dcm[c]);
-          }
-          simd::lerf_row_g4x2(x2args);
-          std::memcpy(dst, x2args.out, p.out_w);
-          if (constant)
-            for (int ox = 0; ox < p.out_w; ++ox)
-              if (!p.ty.inside[oy] || !p.tx.inside[ox]) dst[ox] = job.border_value[0];
-          continue;
-        }
         for (int c = 0; c < ch; ++c) {
           for (int a = 0; a < p.ny; ++a) {
             args.rows[a] = an.packed.data() + static_cast<std::size_t>(p.ty.index[t + a]) * w * ch + c;
