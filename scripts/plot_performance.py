@@ -40,10 +40,12 @@ def main() -> None:
     for t, psnr, label, learned, ours in points:
         color = "tab:green" if ours else ("tab:red" if learned else "tab:blue")
         ax.scatter(t, psnr, s=60, marker="*" if learned else "o", color=color)
-        # LIIF and LMF sit close together: LMF's label goes below its point.
+        # LIIF, A-LIIF and LMF sit close together: LMF's label goes below its point, LIIF's
+        # to its left.
         dy = -12 if (ours or label == "lmf") else 1
-        ax.annotate(label, (t, psnr), textcoords="offset points", xytext=(7, dy), fontsize=8,
-                    color=color if learned else "black")
+        left = label == "liif"
+        ax.annotate(label, (t, psnr), textcoords="offset points", xytext=(-7 if left else 7, dy), fontsize=8,
+                    ha="right" if left else "left", color=color if learned else "black")
     ax.set_xscale("log")
     ax.margins(x=0.3)
     ax.set_xlabel(f"ms/frame (wall clock), CPU backend, 540p -> 1080p I420, {bench['threads']} threads ({bench['simd_target']}), log scale")
