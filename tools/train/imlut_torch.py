@@ -112,16 +112,32 @@ def bilinear_axis(in_len, out_len, scale):
     return torch.from_numpy(left), torch.from_numpy(right), torch.from_numpy(frac)
 
 
+# Quadrants around a pixel as (row, col) directions; a rotation-r look-up's quadrant q is the
+# image's quadrant QUAD_MAP[r][q] (lerf_torch.rotate_offset), QUAD_INV[r] its inverse.
+QUADS = ((-1, -1), (-1, 1), (1, 1), (1, -1))
+QTL, QTR, QBR, QBL = 0, 1, 2, 3
+QUAD_MAP = [[QUADS.index(tuple(lt.rotate_offset(q, r))) for q in QUADS] for r in range(4)]
+QUAD_INV = [torch.tensor([QUAD_MAP[r].index(i) for i in range(4)]) for r in range(4)]
+
+
 class ImLut(torch.nn.Module):
-    def __init__(self, components, bins, lerf_dir=None, mixing="softmax", lerf_l_dir=None):
+    def __init__(self, components, bins, lerf_dir=None, mixing="softmax", lerf_l_dir=None, index="input",
+                 quadrants=1):
         super().__init__()
+        # quadrants = 4: each input pixel gives one logit vector per quadrant around it (TL, TR,
+        # BR, BL), and an output pixel takes from each of its 4 neighbours the vector of the
+        # quadrant it lies in (direction-aware weights; an experiment, torch only).
+        self.Q = quadrants
+        # What the logit tables are indexed by: the input plane, or the lerf-g component's
+        # stage-1 plane (its learned pre-filter: a wider receptive field at no extra look-up).
+        self.index = index
         self.components = list(components)
         self.bins = list(bins)
         self.K = len(self.components)
         self.S = len(self.bins)
         self.mixing = mixing
         self.tables = torch.nn.ParameterList(
-            [torch.nn.Parameter(torch.zeros(lt.ENTRIES, self.S * self.K)) for _ in range(3)])
+            [torch.nn.Parameter(torch.zeros(lt.ENTRIES, self.S * self.Q * self.K)) for _ in range(3)])
         self.quantised = True
         def frozen(outputs, folder):
             luts = lt.LerfLuts(outputs)
@@ -137,7 +153,7 @@ class ImLut(torch.nn.Module):
     def init_bias(self, values):
         """Every entry = values[k] for component k (every bin): a constant mix."""
         with torch.no_grad():
-            v = torch.tensor(values, dtype=torch.float32).repeat(self.S)
+            v = torch.tensor(values, dtype=torch.float32).repeat(self.S * self.Q)
             for t in self.tables:
                 t.copy_(v.view(1, -1).expand(lt.ENTRIES, -1))
 
@@ -163,18 +179,35 @@ class ImLut(torch.nn.Module):
                     outs.append(classical(name, lr, sh, sw, out_h, out_w))
             return torch.stack(outs, -1)
 
+    def index_plane(self, lr):
+        if self.index == "input":
+            return lr
+        with torch.no_grad():
+            return lt.stage1(lr, self.lerf.tables()[0])
+
     def logit_sums(self, lr, b0, b1):
-        """(B, H, W, 2, K): the integer sums (16ths) of bins b0 and b1."""
-        K = self.K
+        """(B, H, W, 2, K): the integer sums (16ths) of bins b0 and b1 ((B, H, W, 2, Q, K) with
+        quadrants)."""
+        K, Q = self.K, self.Q
         acc = 0
         for p in range(3):
             t = self.q(self.tables[p])
-            sub = torch.cat([t[:, b0 * K:(b0 + 1) * K], t[:, b1 * K:(b1 + 1) * K]], 1)
-            samples = lt.gather_samples(lr, p, (0, 1, 2, 3))
-            acc = acc + lt.simplex_lookup(sub, samples).sum(0)
+            w = Q * K
+            sub = torch.cat([t[:, b0 * w:(b0 + 1) * w], t[:, b1 * w:(b1 + 1) * w]], 1)
+            if Q == 1:
+                samples = lt.gather_samples(lr, p, (0, 1, 2, 3))
+                acc = acc + lt.simplex_lookup(sub, samples).sum(0)
+                continue
+            for r in range(4):
+                v = lt.simplex_lookup(sub, lt.gather_samples(lr, p, (r,))[0])
+                B, H, W, _ = v.shape
+                v = v.view(B, H, W, 2, Q, K)
+                acc = acc + v.index_select(4, QUAD_INV[r])
         acc = acc * 16.0
-        B, H, W, _ = acc.shape
-        return acc.view(B, H, W, 2, K)
+        if Q == 1:
+            B, H, W, _ = acc.shape
+            return acc.view(B, H, W, 2, K)
+        return acc
 
     def forward(self, lr, sh, sw, out_h=None, out_w=None, comps=None, return_weights=False):
         B, H, W = lr.shape
@@ -183,8 +216,8 @@ class ImLut(torch.nn.Module):
         if comps is None:
             comps = self.components_out(lr, sh, sw, out_h, out_w)
         f, b0, b1 = scale_position(sh, sw, self.bins[0], self.bins[1] - self.bins[0] if self.S > 1 else 1.0, self.S)
-        A = self.logit_sums(lr, b0, b1)
-        L = ((1.0 - f) * A[..., 0, :] + f * A[..., 1, :]) / DIVISOR  # (B, H, W, K)
+        A = self.logit_sums(self.index_plane(lr), b0, b1)
+        L = ((1.0 - f) * A.select(3, 0) + f * A.select(3, 1)) / DIVISOR  # (B, H, W, K) or (B, H, W, Q, K)
         ly, ry, fy = bilinear_axis(H, out_h, sh)
         lx, rx, fx = bilinear_axis(W, out_w, sw)
         wy1 = fy.view(1, -1, 1, 1)
@@ -192,7 +225,11 @@ class ImLut(torch.nn.Module):
         wx1 = fx.view(1, 1, -1, 1)
         wx0 = 1.0 - wx1
         Lt, Lb = L[:, ly], L[:, ry]
-        z = wy0 * (wx0 * Lt[:, :, lx] + wx1 * Lt[:, :, rx]) + wy1 * (wx0 * Lb[:, :, lx] + wx1 * Lb[:, :, rx])
+        if self.Q == 1:
+            z = wy0 * (wx0 * Lt[:, :, lx] + wx1 * Lt[:, :, rx]) + wy1 * (wx0 * Lb[:, :, lx] + wx1 * Lb[:, :, rx])
+        else:  # the output lies BR of its top-left neighbour, BL of its top-right, ...
+            z = (wy0 * (wx0 * Lt[:, :, lx, QBR] + wx1 * Lt[:, :, rx, QBL]) +
+                 wy1 * (wx0 * Lb[:, :, lx, QTR] + wx1 * Lb[:, :, rx, QTL]))
         if self.mixing == "softmax":
             e = torch.exp(z - z.max(-1, keepdim=True)[0].detach())
             w = e / e.sum(-1, keepdim=True)

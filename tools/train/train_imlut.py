@@ -39,6 +39,10 @@ def main():
                     help="LeRF-L LUT folder of a lerf-l component (ablations)")
     ap.add_argument("--bins", default="1.5,2,2.5,3,3.5,4", help="scale bins (one value: no scale input)")
     ap.add_argument("--mixing", choices=["softmax", "affine"], default="softmax")
+    ap.add_argument("--quadrants", type=int, choices=[1, 4], default=1,
+                    help="4: one logit vector per quadrant around each input pixel (experiment)")
+    ap.add_argument("--index", choices=["input", "stage1"], default="input",
+                    help="index the logit tables by the input, or by the lerf-g component's stage-1 plane")
     ap.add_argument("--iters", type=int, default=3000)
     ap.add_argument("--quant-from", type=float, default=0.7)
     ap.add_argument("--batch", type=int, default=16)
@@ -69,7 +73,7 @@ def main():
                     shutil.copy(os.path.join(args.lerf_dir, f), lerf_dir)
         if not os.path.exists(os.path.join(lerf_dir, "LUTft_s1_sr0.npy")):
             raise SystemExit(f"{lerf_dir}: no LeRF-G tables (pass --lerf-dir)")
-    model = it.ImLut(comps, bins, lerf_dir, args.mixing, args.lerf_l_dir)
+    model = it.ImLut(comps, bins, lerf_dir, args.mixing, args.lerf_l_dir, args.index, args.quadrants)
     K = len(comps)
     if args.mixing == "softmax":  # start near lerf-g (else lanczos, else uniform)
         init = [48.0 if c == "lerf-g" else (24.0 if c == "lanczos" else 0.0) for c in comps]
@@ -131,6 +135,7 @@ def main():
     model.save(args.out)
     wall = time.time() - t_train
     meta = {"method": "im-lut", "version": "dev", "components": comps, "scale_bins": bins, "mixing": args.mixing,
+            "index": args.index,
             "description": "lerfscale's IM-LUT (work in progress)"}
     mj = os.path.join(args.out, "model.json")
     if not os.path.exists(mj):
