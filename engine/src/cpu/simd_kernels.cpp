@@ -923,20 +923,30 @@ void LerfRowG4(const LerfRowArgs& args) {
 // The decode of LerfRowG4Decoded, once per input word: the sample and the quadratic form's
 // coefficients, q(dr, dc) = A dr^2 - B dr dc + C dc^2 with A = sx^2 / 2, B = rho sx sy,
 // C = sy^2 / 2 (the same q as kernels::lerf_gauss_q, in fewer operations per output).
-void LerfDecodeRow(const std::uint32_t* HWY_RESTRICT words, int n, float* HWY_RESTRICT out, std::size_t stride) {
+// The fields of N packed words (hyperparameter bytes 0..2, the stage-1 sample in byte 3): the
+// sample stored at out, rho = 2 h0 / 255 - 1, sigma_x = 10 h1 / 255, sigma_y = 10 h2 / 255.
+struct DecodedWords {
+  hn::Vec<DF> rho, sx, sy;
+};
+HWY_INLINE DecodedWords LoadDecodedWords(const std::uint32_t* HWY_RESTRICT words, float* HWY_RESTRICT out) {
   const DF df;
   const DI di;
-  const int N = static_cast<int>(hn::Lanes(df));
   const auto m255 = hn::Set(di, 255);
   const auto k2 = hn::Set(df, 2.0f / 255.0f), k10 = hn::Set(df, 10.0f / 255.0f), one = hn::Set(df, 1.0f);
+  const auto g = hn::BitCast(di, hn::LoadU(hn::RebindToUnsigned<DI>(), words));
+  hn::StoreU(hn::ConvertTo(df, hn::BitCast(di, hn::ShiftRight<24>(hn::BitCast(hn::RebindToUnsigned<DI>(), g)))), df,
+             out);
+  return {hn::Sub(hn::Mul(hn::ConvertTo(df, hn::And(g, m255)), k2), one),
+          hn::Mul(hn::ConvertTo(df, hn::And(hn::ShiftRight<8>(g), m255)), k10),
+          hn::Mul(hn::ConvertTo(df, hn::And(hn::ShiftRight<16>(g), m255)), k10)};
+}
+
+void LerfDecodeRow(const std::uint32_t* HWY_RESTRICT words, int n, float* HWY_RESTRICT out, std::size_t stride) {
+  const DF df;
+  const int N = static_cast<int>(hn::Lanes(df));
   const auto half = hn::Set(df, 0.5f);
   for (int x = 0; x < n; x += N) {
-    const auto g = hn::BitCast(di, hn::LoadU(hn::RebindToUnsigned<DI>(), words + x));
-    hn::StoreU(hn::ConvertTo(df, hn::BitCast(di, hn::ShiftRight<24>(hn::BitCast(hn::RebindToUnsigned<DI>(), g)))), df,
-               out + x);
-    const auto rho = hn::Sub(hn::Mul(hn::ConvertTo(df, hn::And(g, m255)), k2), one);
-    const auto sx = hn::Mul(hn::ConvertTo(df, hn::And(hn::ShiftRight<8>(g), m255)), k10);
-    const auto sy = hn::Mul(hn::ConvertTo(df, hn::And(hn::ShiftRight<16>(g), m255)), k10);
+    const auto [rho, sx, sy] = LoadDecodedWords(words + x, out + x);
     hn::StoreU(hn::Mul(half, hn::Mul(sx, sx)), df, out + stride + x);
     hn::StoreU(hn::Mul(rho, hn::Mul(sx, sy)), df, out + 2 * stride + x);
     hn::StoreU(hn::Mul(half, hn::Mul(sy, sy)), df, out + 3 * stride + x);
@@ -1012,27 +1022,20 @@ void LerfRowG4Decoded(const LerfRowArgs& args) {
 // neighbour whose weight that raises stays below 3e-8 of the nearest one's (>= e^-12.5).
 void LerfDecodeRowX2(const std::uint32_t* HWY_RESTRICT words, int n, float* HWY_RESTRICT out, std::size_t stride) {
   const DF df;
-  const DI di;
   const int N = static_cast<int>(hn::Lanes(df));
-  const auto m255 = hn::Set(di, 255);
-  const auto k2 = hn::Set(df, 2.0f / 255.0f), k10 = hn::Set(df, 10.0f / 255.0f), one = hn::Set(df, 1.0f);
+  const auto one = hn::Set(df, 1.0f);
   const auto floor = hn::Set(df, 1e-13f);
   auto pow9 = [](hn::Vec<DF> v) HWY_ATTR {
     const auto v2 = hn::Mul(v, v), v4 = hn::Mul(v2, v2);
     return hn::Mul(hn::Mul(v4, v4), v);
   };
   for (int x = 0; x < n; x += N) {
-    const auto g = hn::BitCast(di, hn::LoadU(hn::RebindToUnsigned<DI>(), words + x));
-    hn::StoreU(hn::ConvertTo(df, hn::BitCast(di, hn::ShiftRight<24>(hn::BitCast(hn::RebindToUnsigned<DI>(), g)))), df,
-               out + x);
-    const auto rho = hn::Sub(hn::Mul(hn::ConvertTo(df, hn::And(g, m255)), k2), one);
-    const auto sx = hn::Mul(hn::ConvertTo(df, hn::And(hn::ShiftRight<8>(g), m255)), k10);
-    const auto sy = hn::Mul(hn::ConvertTo(df, hn::And(hn::ShiftRight<16>(g), m255)), k10);
+    const auto [rho, sx, sy] = LoadDecodedWords(words + x, out + x);
     const auto k32 = hn::Set(df, 1.0f / 32.0f);
     const auto ea = ExpNonPositive(hn::Neg(hn::Mul(hn::Mul(sx, sx), k32)));  // exp(-A / 16), A = sx^2 / 2
     const auto ec = ExpNonPositive(hn::Neg(hn::Mul(hn::Mul(sy, sy), k32)));
     const auto b16 = hn::Mul(hn::Mul(rho, hn::Mul(sx, sy)), hn::Set(df, 1.0f / 16.0f));  // B / 16
-    const auto gp = ExpNonPositive(b16), gm = hn::Div(hn::Set(df, 1.0f), gp);
+    const auto gp = ExpNonPositive(b16), gm = hn::Div(one, gp);
     const auto gp3 = hn::Mul(hn::Mul(gp, gp), gp), gm3 = hn::Mul(hn::Mul(gm, gm), gm);
     hn::StoreU(ea, df, out + stride + x);
     hn::StoreU(pow9(ea), df, out + 2 * stride + x);
