@@ -92,8 +92,11 @@ struct FastCpu::LerfPlan {
   std::vector<float> dc;
   int lanes = 0;                              // SIMD lanes the permute tables were made for
   std::vector<std::int32_t> xbase, xlocal;    // permute tables (see simd::LerfRowArgs)
-  // Exactly 2x (simd::lerf_row_g4x2), 1-channel planes: output column 2 k + p reads inputs
-  // k - 1 + p + b (clamped) at dc = dcm[2 p + b] / 4, output row oy's neighbour a lies at
+  // Multi-channel planes: the same three tables in pixels instead of words, for rows decoded
+  // one channel at a time (LeRF-G 2 x 2).
+  std::vector<std::int32_t> pixel_xoff, pixel_xbase, pixel_xlocal;
+  // Exactly 2x (simd::lerf_row_g4x2): output column 2 k + p reads inputs k - 1 + p + b
+  // (clamped) at dc = dcm[2 p + b] / 4, output row oy's neighbour a lies at
   // dr = drm[2 oy + a] / 4 (every value in {+-1, +-3}).
   bool x2 = false;
   int dcm[4] = {};
@@ -567,21 +570,30 @@ const FastCpu::LerfPlan& FastCpu::lerf_plan(const PlaneJob& job, Size in) {
     }
   // Blocks of `lanes` outputs whose neighbours lie within 2 * lanes words: permutes, not gathers.
   p.lanes = simd::lanes_f32();
-  const int nblocks = static_cast<int>(p.stride / p.lanes);
-  p.xbase.assign(nblocks, -1);
-  p.xlocal.assign(p.nx * p.stride, 0);
-  for (int blk = 0; blk < nblocks; ++blk) {
-    int lo = 1 << 30, hi = -1;
-    for (int b = 0; b < p.nx; ++b)
-      for (int i = blk * p.lanes; i < std::min((blk + 1) * p.lanes, p.out_w); ++i) {
-        lo = std::min(lo, p.xoff[b * p.stride + i]);
-        hi = std::max(hi, p.xoff[b * p.stride + i]);
-      }
-    if (hi < 0 || hi - lo >= 2 * p.lanes) continue;
-    p.xbase[blk] = lo;
-    for (int b = 0; b < p.nx; ++b)
-      for (int i = blk * p.lanes; i < (blk + 1) * p.lanes; ++i)
-        p.xlocal[b * p.stride + i] = i < p.out_w ? p.xoff[b * p.stride + i] - lo : 0;
+  auto permute_tables = [&](const std::vector<std::int32_t>& xoff, std::vector<std::int32_t>& xbase,
+                            std::vector<std::int32_t>& xlocal) {
+    const int nblocks = static_cast<int>(p.stride / p.lanes);
+    xbase.assign(nblocks, -1);
+    xlocal.assign(p.nx * p.stride, 0);
+    for (int blk = 0; blk < nblocks; ++blk) {
+      int lo = 1 << 30, hi = -1;
+      for (int b = 0; b < p.nx; ++b)
+        for (int i = blk * p.lanes; i < std::min((blk + 1) * p.lanes, p.out_w); ++i) {
+          lo = std::min(lo, xoff[b * p.stride + i]);
+          hi = std::max(hi, xoff[b * p.stride + i]);
+        }
+      if (hi < 0 || hi - lo >= 2 * p.lanes) continue;
+      xbase[blk] = lo;
+      for (int b = 0; b < p.nx; ++b)
+        for (int i = blk * p.lanes; i < (blk + 1) * p.lanes; ++i)
+          xlocal[b * p.stride + i] = i < p.out_w ? xoff[b * p.stride + i] - lo : 0;
+    }
+  };
+  permute_tables(p.xoff, p.xbase, p.xlocal);
+  if (ch > 1 && p.nx == 2 && p.ny == 2) {
+    p.pixel_xoff.resize(p.xoff.size());
+    for (std::size_t i = 0; i < p.xoff.size(); ++i) p.pixel_xoff[i] = p.xoff[i] / ch;
+    permute_tables(p.pixel_xoff, p.pixel_xbase, p.pixel_xlocal);
   }
   p.x2 = x2_pattern(p);
   if (lerf_plans_.size() >= kCacheEntries) {
@@ -609,25 +621,25 @@ void FastCpu::render_lerf(bool gaussian, const LerfAnalysis& an, const PlaneJob&
   const int ch = p.ch, w = p.in_w;
   const bool constant = job.border == Border::Constant;
   // LeRF-G upscaling with 2 x 2 neighbours: each input row decoded once per band (at 2x it
-  // serves 4 output rows, each of its pixels 16 outputs), kept in a ring of decoded rows; on
-  // 1-channel planes only, except at exactly 2x.
+  // serves 4 output rows, each of its pixels 16 outputs), kept in a ring of decoded rows.
   // At exactly 2x the rows are decoded into the factors of the Gaussian weights instead
   // (simd::lerf_decode_row_x2), edge-padded by copies: kMaxLanes floats before each array.
   // Multi-channel planes (packed RGB, NV12's UV) go one channel at a time, its words gathered.
   constexpr int kDecodedRows = 4;
   const bool x2 = gaussian && p.x2;
-  const bool decode = x2 || (gaussian && p.nx == 2 && p.ny == 2 && ch == 1);
+  const bool decode = gaussian && p.nx == 2 && p.ny == 2;
   const int arrays = x2 ? simd::kX2Arrays : 4;
   const std::size_t dstride = round_up(static_cast<std::size_t>(w), simd::kMaxLanes) + 4 * simd::kMaxLanes;
   if (decode)
     for (int b = 0; b < nb; ++b) ensure(bs[b].decoded, kDecodedRows * arrays * dstride, allocations_);
   if (x2) ++x2_renders_;
-  if (x2)
-    for (int b = 0; b < nb; ++b) {
+  for (int b = 0; b < nb; ++b) {
+    if (x2) {
       ensure(bs[b].scratch, 8 * (static_cast<std::size_t>(w) + 4 * simd::kMaxLanes), allocations_);
       ensure(bs[b].bytes, p.stride + 2 * simd::kMaxLanes, allocations_);
-      if (ch > 1) ensure(bs[b].words, round_up(static_cast<std::size_t>(w), simd::kMaxLanes), allocations_);
     }
+    if (decode && ch > 1) ensure(bs[b].words, round_up(static_cast<std::size_t>(w), simd::kMaxLanes), allocations_);
+  }
   pool.parallel_for(nb, [&](int b0, int b1) {
     for (int b = b0; b < b1; ++b) {
       const int oy0 = p.out_h * b / nb, oy1 = p.out_h * (b + 1) / nb;
@@ -702,6 +714,28 @@ void FastCpu::render_lerf(bool gaussian, const LerfAnalysis& an, const PlaneJob&
       args.xlocal = p.xlocal.data();
       args.scratch = bs[b].scratch.data();
       args.out = bs[b].bytes.data();
+      if (decode && ch > 1) {  // one channel at a time, as at 2x, with the tables in pixels
+        args.xoff = p.pixel_xoff.data();
+        args.xbase = p.pixel_xbase.data();
+        args.xlocal = p.pixel_xlocal.data();
+        args.decoded_stride = dstride;
+        for (chan = 0; chan < ch; ++chan) {
+          std::fill(tags, tags + kDecodedRows, -1);
+          for (int oy = oy0; oy < oy1; ++oy) {
+            const std::size_t t = static_cast<std::size_t>(oy) * p.ty.count + p.oy_off;
+            for (int a = 0; a < 2; ++a) args.dr[a] = p.ty.value[t + a];
+            args.decoded[0] = decoded_row(p.ty.index[t]);
+            args.decoded[1] = decoded_row(p.ty.index[t + 1]);
+            simd::lerf_row(args);
+            std::uint8_t* dst = job.out.row(oy);
+            for (int ox = 0; ox < p.out_w; ++ox) dst[ox * ch + chan] = args.out[ox];
+            if (constant)
+              for (int ox = 0; ox < p.out_w; ++ox)
+                if (!p.ty.inside[oy] || !p.tx.inside[ox]) dst[ox * ch + chan] = job.border_value[chan];
+          }
+        }
+        continue;
+      }
       for (int oy = oy0; oy < oy1; ++oy) {
         const std::size_t t = static_cast<std::size_t>(oy) * p.ty.count + p.oy_off;
         std::uint8_t* dst = job.out.row(oy);
