@@ -122,8 +122,12 @@ QUAD_INV = [torch.tensor([QUAD_MAP[r].index(i) for i in range(4)]) for r in rang
 
 class ImLut(torch.nn.Module):
     def __init__(self, components, bins, lerf_dir=None, mixing="softmax", lerf_l_dir=None, index="input",
-                 quadrants=1):
+                 quadrants=1, train_lerf=False):
         super().__init__()
+        # train_lerf: the lerf-g component's own LeRF-G tables (the model's lerf-g/ copy) are
+        # trained with the mixing tables (straight-through rounding of its bytes), so lerf-g
+        # may become the component that suits the mix rather than the best upscaler alone.
+        self.train_lerf = train_lerf
         # quadrants = 4: each input pixel gives one logit vector per quadrant around it (TL, TR,
         # BR, BL), and an output pixel takes from each of its 4 neighbours the vector of the
         # quadrant it lies in (direction-aware weights; an experiment, torch only).
@@ -146,6 +150,9 @@ class ImLut(torch.nn.Module):
                 p.requires_grad_(False)
             return luts
         self.lerf = frozen(3, lerf_dir) if "lerf-g" in self.components else None
+        if train_lerf:
+            for p in self.lerf.parameters():
+                p.requires_grad_(True)
         # lerf-l: a component for the K = 6 ablation only (torch; the engine has no lerf-l
         # component, so a model using it is not loadable by lerf).
         self.lerf_l = frozen(1, lerf_l_dir) if "lerf-l" in self.components else None
@@ -168,16 +175,21 @@ class ImLut(torch.nn.Module):
 
     def components_out(self, lr, sh, sw, out_h, out_w):
         """(B, out_h, out_w, K) component bytes (no gradient)."""
+        grad = torch.is_grad_enabled()
         with torch.no_grad():
             outs = []
             for name in self.components:
-                if name == "lerf-g":
+                if name == "lerf-g" and self.train_lerf and grad:
+                    with torch.enable_grad():
+                        v = self.lerf(lr, sh, sw, out_h, out_w)
+                        outs.append((v + (torch.floor(v + 0.5) - v).detach()).clamp(0, 255))
+                elif name == "lerf-g":
                     outs.append(to_byte(self.lerf(lr, sh, sw, out_h, out_w)))
                 elif name == "lerf-l":
                     outs.append(to_byte(self.lerf_l(lr, sh, sw, out_h, out_w)))
                 else:
                     outs.append(classical(name, lr, sh, sw, out_h, out_w))
-            return torch.stack(outs, -1)
+        return torch.stack(outs, -1)  # outside no_grad: keeps lerf-g's gradient
 
     def index_plane(self, lr):
         if self.index == "input":
@@ -241,6 +253,8 @@ class ImLut(torch.nn.Module):
     def save(self, folder):
         import os
         os.makedirs(folder, exist_ok=True)
+        if self.train_lerf:
+            self.lerf.save(os.path.join(folder, "lerf-g"))
         for p, name in enumerate(lt.PATTERNS):
             np.save(os.path.join(folder, f"imlut_{name}.npy"),
                     np.clip(np.round(self.tables[p].detach().numpy()), -128, 127).astype(np.int8))

@@ -27,4 +27,19 @@ for mixing in affine softmax; do
     > "$TMP/$mixing.json"
   "$PY" "$HERE/smoke_lib.py" check-eval "$TMP/$mixing.json"
 done
+# Joint training of the lerf-g component (--train-lerf): its tables in OUT/lerf-g must have
+# moved from models/lerf-g, and the folder must still load and evaluate.
+"$PY" "$HERE/train_imlut.py" --data "$TMP/data" --out "$TMP/models/joint/im-lut" --lerf-dir "$ROOT/models/lerf-g" \
+  --mixing affine --iters 6 --quant-from 0 --batch 4 --patch 24 --log-every 3 --ckpt-every 6 --no-val \
+  --train-lerf --lerf-lr-scale 1.0
+"$PY" - "$ROOT/models/lerf-g" "$TMP/models/joint/im-lut/lerf-g" <<'PYEOF'
+import sys, glob, os, numpy as np
+moved = sum(int((np.load(f) != np.load(os.path.join(sys.argv[2], os.path.basename(f)))).sum())
+            for f in glob.glob(os.path.join(sys.argv[1], "LUTft_*.npy")))
+print(f"joint training changed {moved} lerf-g entries")
+sys.exit(0 if moved > 0 else 1)
+PYEOF
+"$CLI" eval --method im-lut --model-dir "$TMP/models/joint" --dataset "$TMP/eval" --scales 2,2.5 --json --threads 1 \
+  > "$TMP/joint.json"
+"$PY" "$HERE/smoke_lib.py" check-eval "$TMP/joint.json"
 echo "train-imlut-smoke: ok"

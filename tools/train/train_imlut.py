@@ -43,6 +43,10 @@ def main():
                     help="4: one logit vector per quadrant around each input pixel (experiment)")
     ap.add_argument("--index", choices=["input", "stage1"], default="input",
                     help="index the logit tables by the input, or by the lerf-g component's stage-1 plane")
+    ap.add_argument("--train-lerf", action="store_true",
+                    help="also train the lerf-g component's tables (OUT/lerf-g), jointly with the mixing tables")
+    ap.add_argument("--lerf-lr-scale", type=float, default=0.3,
+                    help="step size of the lerf-g tables relative to --lr (with --train-lerf)")
     ap.add_argument("--iters", type=int, default=3000)
     ap.add_argument("--quant-from", type=float, default=0.7)
     ap.add_argument("--batch", type=int, default=16)
@@ -54,11 +58,13 @@ def main():
     ap.add_argument("--log-every", type=int, default=100)
     ap.add_argument("--ckpt-every", type=int, default=500)
     ap.add_argument("--no-val", action="store_true")
+    ap.add_argument("--val-scales", default="2,3,4", help="held-out validation scales (symmetric)")
     ap.add_argument("--init-from", default="", help="start from the tables of this im-lut folder")
     ap.add_argument("--scale-repeat", default="", help="sample these symmetric scales more often, e.g. 1.5=3,4=2")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
+    val_scales = tuple((float(v), float(v)) for v in args.val_scales.split(","))
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     comps = args.components.split(",")
@@ -73,7 +79,10 @@ def main():
                     shutil.copy(os.path.join(args.lerf_dir, f), lerf_dir)
         if not os.path.exists(os.path.join(lerf_dir, "LUTft_s1_sr0.npy")):
             raise SystemExit(f"{lerf_dir}: no LeRF-G tables (pass --lerf-dir)")
-    model = it.ImLut(comps, bins, lerf_dir, args.mixing, args.lerf_l_dir, args.index, args.quadrants)
+    if args.train_lerf and "lerf-g" not in comps:
+        raise SystemExit("--train-lerf needs a lerf-g component")
+    model = it.ImLut(comps, bins, lerf_dir, args.mixing, args.lerf_l_dir, args.index, args.quadrants,
+                     args.train_lerf)
     K = len(comps)
     if args.mixing == "softmax":  # start near lerf-g (else lanczos, else uniform)
         init = [48.0 if c == "lerf-g" else (24.0 if c == "lanczos" else 0.0) for c in comps]
@@ -92,7 +101,10 @@ def main():
         raise SystemExit(f"no training images in {args.data} (run tools/train/prepare_data.sh)")
     print(f"data: {len(train)} training, {len(val)} validation images ({time.time() - t0:.1f} s); "
           f"K={K} {comps}, bins {bins}, {args.mixing}", flush=True)
-    opt = torch.optim.Adam(list(model.tables), lr=args.lr, betas=(0.9, 0.99), eps=1e-10)
+    groups = [{"params": list(model.tables), "scale": 1.0}]
+    if args.train_lerf:
+        groups.append({"params": list(model.lerf.parameters()), "scale": args.lerf_lr_scale})
+    opt = torch.optim.Adam(groups, lr=args.lr, betas=(0.9, 0.99), eps=1e-10)
     sampler = tr.Sampler(train, args.patch, args.batch, rng)
     for item in filter(None, args.scale_repeat.split(",")):
         sc, rep = item.split("=")
@@ -100,7 +112,7 @@ def main():
     log = []
     quant_at = int(args.quant_from * args.iters)
     if val and not args.no_val:
-        v = tr.validate(model, val)
+        v = tr.validate(model, val, val_scales)
         print(f"it 0 val {v}", flush=True)
         log.append({"iter": 0, "val": v, "seconds": 0})
     t_train = time.time()
@@ -110,7 +122,7 @@ def main():
         frac = i / max(1, args.iters - 1)
         lr_now = args.lr_end + 0.5 * (args.lr - args.lr_end) * (1 + math.cos(math.pi * frac))
         for g in opt.param_groups:
-            g["lr"] = lr_now
+            g["lr"] = lr_now * g["scale"]
         lr, hr, sh, sw = sampler.next()
         out = model(lr, sh, sw, hr.shape[1], hr.shape[2])
         loss = torch.mean((out - hr) ** 2)
@@ -118,6 +130,8 @@ def main():
         loss.backward()
         opt.step()
         model.clamp_()
+        if args.train_lerf:
+            model.lerf.clamp_()
         run_loss += loss.item()
         if (i + 1) % args.log_every == 0:
             el = time.time() - t_train
@@ -127,7 +141,7 @@ def main():
             if (i + 1) % args.ckpt_every == 0 or i + 1 == args.iters:
                 model.save(args.out)
                 if val and not args.no_val:
-                    v = tr.validate(model, val)
+                    v = tr.validate(model, val, val_scales)
                     msg += f" val {v}"
                     log.append({"iter": i + 1, "val": v, "seconds": round(el)})
             print(msg, flush=True)
@@ -135,7 +149,7 @@ def main():
     model.save(args.out)
     wall = time.time() - t_train
     meta = {"method": "im-lut", "version": "dev", "components": comps, "scale_bins": bins, "mixing": args.mixing,
-            "index": args.index,
+            "index": args.index, "lerf_trained_jointly": args.train_lerf,
             "description": "lerfscale's IM-LUT (work in progress)"}
     mj = os.path.join(args.out, "model.json")
     if not os.path.exists(mj):
