@@ -60,6 +60,7 @@ struct ScaleState {
   Settings settings;         // guarded by lock; copied at the start of each frame
   lerfgst::EngineCache cache;  // streaming thread only
   lerfgst::VulkanPath vk;      // memory:VulkanImage
+  lerfgst::RenderScratch scratch;  // streaming thread only
 };
 
 enum { PROP_0, PROP_ADD_BORDERS = lerfgst::kPropEngineLast };
@@ -379,7 +380,7 @@ static GstFlowReturn gst_lerf_scale_transform_frame(GstVideoFilter* filter, GstV
     lerfgst::Rect r = content_rect(in->info, out->info, s.add_borders);
     auto map = lerf::resize_map({GST_VIDEO_FRAME_WIDTH(in), GST_VIDEO_FRAME_HEIGHT(in)}, {r.width, r.height});
     self->state->cache.run(GST_ELEMENT(filter), s.engine, [&](lerf::Engine& engine) {
-      lerfgst::render_frame(engine, in, out, map, r, lerf::Border::Clamp, false);
+      lerfgst::render_frame(engine, in, out, map, r, lerf::Border::Clamp, false, &self->state->scratch);
     });
   });
 }

@@ -58,6 +58,7 @@ struct WarpState {
   Settings settings;           // guarded by lock; copied at the start of each frame
   lerfgst::EngineCache cache;  // streaming thread only
   lerfgst::VulkanPath vk;      // memory:VulkanImage
+  lerfgst::RenderScratch scratch;  // streaming thread only
 };
 
 enum { PROP_0, PROP_MATRIX = lerfgst::kPropEngineLast, PROP_BORDER };
@@ -194,7 +195,8 @@ static GstFlowReturn gst_lerf_warp_transform_frame(GstVideoFilter* filter, GstVi
     lerfgst::Rect r{0, 0, GST_VIDEO_FRAME_WIDTH(out), GST_VIDEO_FRAME_HEIGHT(out)};
     auto border = s.border == lerfgst::WarpBorder::Clamp ? lerf::Border::Clamp : lerf::Border::Constant;
     self->state->cache.run(GST_ELEMENT(filter), s.engine, [&](lerf::Engine& engine) {
-      lerfgst::render_frame(engine, in, out, map, r, border, s.border == lerfgst::WarpBorder::Transparent);
+      lerfgst::render_frame(engine, in, out, map, r, border, s.border == lerfgst::WarpBorder::Transparent,
+                            &self->state->scratch);
     });
   });
 }

@@ -201,6 +201,19 @@ std::array<std::uint8_t, 4> plane_black(const GstVideoInfo& info, int plane, boo
   return v;
 }
 
+int padding_byte(const GstVideoInfo& info, int plane) {
+  const GstVideoFormatInfo* f = info.finfo;
+  gint comps[GST_VIDEO_MAX_COMPONENTS];
+  gst_video_format_info_component(f, static_cast<guint>(plane), comps);
+  if (comps[0] < 0 || GST_VIDEO_FORMAT_INFO_PSTRIDE(f, comps[0]) != 4) return -1;
+  unsigned used = 0;
+  for (guint c = 0; c < GST_VIDEO_FORMAT_INFO_N_COMPONENTS(f); ++c)
+    if (GST_VIDEO_FORMAT_INFO_PLANE(f, c) == static_cast<guint>(plane)) used |= 1u << GST_VIDEO_FORMAT_INFO_POFFSET(f, c);
+  for (int b = 0; b < 4; ++b)
+    if (used == (15u & ~(1u << b))) return b;
+  return -1;
+}
+
 void fill_plane(const lerf::PlaneView& view, const std::array<std::uint8_t, 4>& value) {
   for (int y = 0; y < view.height; ++y) {
     std::uint8_t* row = view.row(y);
@@ -235,10 +248,48 @@ lerf::PlaneJob field_job(const lerf::PlaneJob& job, int field, int out_row0) {
   return f;
 }
 
+// The 3 colour bytes of each 4-byte pixel of src (pad: the padding byte's offset) into dst
+// (3 channels, same size), and back with the padding byte set to 255.
+template <int Pad>
+void pack_colour(const lerf::ConstPlaneView& src, const lerf::PlaneView& dst) {
+  for (int y = 0; y < src.height; ++y) {
+    const std::uint8_t* s = src.row(y);
+    std::uint8_t* d = dst.row(y);
+    for (int x = 0; x < src.width; ++x)
+      for (int c = 0, b = 0; b < 4; ++b)
+        if (b != Pad) d[3 * x + c++] = s[4 * x + b];
+  }
+}
+
+template <int Pad>
+void unpack_colour(const lerf::ConstPlaneView& src, const lerf::PlaneView& dst) {
+  for (int y = 0; y < src.height; ++y) {
+    const std::uint8_t* s = src.row(y);
+    std::uint8_t* d = dst.row(y);
+    for (int x = 0; x < src.width; ++x)
+      for (int c = 0, b = 0; b < 4; ++b) d[4 * x + b] = b == Pad ? 255 : s[3 * x + c++];
+  }
+}
+
+void repack(bool pack, int pad, const lerf::ConstPlaneView& src, const lerf::PlaneView& dst) {
+  switch (pad) {
+    case 0: return pack ? pack_colour<0>(src, dst) : unpack_colour<0>(src, dst);
+    case 1: return pack ? pack_colour<1>(src, dst) : unpack_colour<1>(src, dst);
+    case 2: return pack ? pack_colour<2>(src, dst) : unpack_colour<2>(src, dst);
+    default: return pack ? pack_colour<3>(src, dst) : unpack_colour<3>(src, dst);
+  }
+}
+
+// A plane, reallocated only when its size changes.
+lerf::PlaneView reuse_plane(lerf::Plane& p, int width, int height, int channels) {
+  if (p.width() != width || p.height() != height || p.channels() != channels) p = lerf::Plane(width, height, channels);
+  return p.view();
+}
+
 }  // namespace
 
 void render_frame(lerf::Engine& engine, GstVideoFrame* in, GstVideoFrame* out, const lerf::CoordinateMap& luma_map,
-                  const Rect& out_rect, lerf::Border border, bool transparent) {
+                  const Rect& out_rect, lerf::Border border, bool transparent, RenderScratch* scratch) {
   // Interlaced frames (interleaved, or mixed with the buffer flagged interlaced): each field is
   // resampled on its own, so the two instants of a frame are never blended together. Alternate
   // mode carries one field per buffer: progressive here.
@@ -250,6 +301,10 @@ void render_frame(lerf::Engine& engine, GstVideoFrame* in, GstVideoFrame* out, c
   bool full = out_rect.x == 0 && out_rect.y == 0 && out_rect.width == GST_VIDEO_FRAME_WIDTH(out) &&
               out_rect.height == GST_VIDEO_FRAME_HEIGHT(out);
   std::vector<lerf::PlaneJob> jobs;
+  // The plane resampled through scratch (a padding byte, a learned method), if any: its
+  // output view and padding offset, for the unpacking after the run.
+  lerf::PlaneView repacked_out;
+  int repacked_pad = -1;
   for (std::size_t p = 0; p < in_layouts.size(); ++p) {
     const PlaneLayout& l = out_layouts[p];
     lerf::PlaneView out_plane = plane_view(out, static_cast<int>(p), l);
@@ -262,6 +317,18 @@ void render_frame(lerf::Engine& engine, GstVideoFrame* in, GstVideoFrame* out, c
     job.border = border;
     job.border_value = black;
     if (job.out.empty()) continue;
+    const int pad = padding_byte(out->info, static_cast<int>(p));
+    if (scratch && repacked_pad < 0 && pad >= 0 && pad == padding_byte(in->info, static_cast<int>(p)) &&
+        lerf::method_needs_model(engine.method())) {
+      lerf::PlaneView in3 = reuse_plane(scratch->in, job.in.width, job.in.height, 3);
+      repack(true, pad, job.in, in3);
+      repacked_out = job.out;
+      repacked_pad = pad;
+      job.in = in3;
+      job.out = reuse_plane(scratch->out, job.out.width, job.out.height, 3);
+      for (int c = 0, b = 0; b < 4; ++b)
+        if (b != pad) job.border_value[static_cast<std::size_t>(c++)] = black[static_cast<std::size_t>(b)];
+    }
     if (!fields) {
       jobs.push_back(job);
       continue;
@@ -273,6 +340,7 @@ void render_frame(lerf::Engine& engine, GstVideoFrame* in, GstVideoFrame* out, c
     }
   }
   engine.run(jobs);
+  if (repacked_pad >= 0) repack(false, repacked_pad, scratch->out.view(), repacked_out);
 }
 
 GstCaps* open_size_caps(GstCaps* caps, GstCaps* filter, bool open_par) {

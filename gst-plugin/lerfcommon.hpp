@@ -95,10 +95,23 @@ lerf::PlaneView plane_subview(const lerf::PlaneView& view, const PlaneLayout& la
 std::array<std::uint8_t, 4> plane_black(const GstVideoInfo& info, int plane, bool transparent);
 void fill_plane(const lerf::PlaneView& view, const std::array<std::uint8_t, 4>& value);
 
+// Byte offset of the padding byte of plane p (the x of RGBx, BGRx, xRGB, xBGR), or -1.
+int padding_byte(const GstVideoInfo& info, int plane);
+
+// An element's scratch planes for render_frame (streaming thread only). With them, planes with
+// a padding byte are resampled as 3-channel planes by the learned methods, whose cost is per
+// channel (the padding byte would be a quarter of the work, for a byte downstream ignores):
+// the colour bytes are packed into in, resampled into out and unpacked, the padding byte set
+// to 255 (opaque, as plane_black). The classical methods resample the 4 bytes: cheaper than
+// the two copies.
+struct RenderScratch {
+  lerf::Plane in, out;
+};
+
 // Renders every plane of out from in through luma_map (output pixel -> input coordinate on
 // the luma grid), into out_rect of the output (the whole frame when the rect is the frame).
 void render_frame(lerf::Engine& engine, GstVideoFrame* in, GstVideoFrame* out, const lerf::CoordinateMap& luma_map,
-                  const Rect& out_rect, lerf::Border border, bool transparent);
+                  const Rect& out_rect, lerf::Border border, bool transparent, RenderScratch* scratch = nullptr);
 
 // transform_caps of both elements: every structure of caps with width and height opened to
 // [1, G_MAXINT] (and pixel-aspect-ratio opened too when open_par), intersected with filter.

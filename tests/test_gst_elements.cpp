@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <cstring>
 #include <iostream>
 #include <opencv2/imgcodecs.hpp>
 #include <string>
@@ -429,6 +430,64 @@ TEST(LerfScaleFormats, NV12AndRGBAMatchTheEngine) {
     EXPECT_EQ(got[0], engine_plane(lerf::Method::Bicubic, in_planes[0], out_w, out_h,
                                    lerf::resize_map({in_w, in_h}, {out_w, out_h})));
   }
+}
+
+// A buffer of a tightly packed single-plane format holding d's bytes.
+GstBuffer* buffer_of(const GstVideoInfo& info, const PlaneData& d) {
+  GstBuffer* buf = gst_buffer_new_allocate(nullptr, GST_VIDEO_INFO_SIZE(&info), nullptr);
+  GstVideoFrame f;
+  EXPECT_TRUE(gst_video_frame_map(&f, &info, buf, GST_MAP_WRITE));
+  const std::size_t row = static_cast<std::size_t>(d.width) * d.channels;
+  for (int y = 0; y < d.height; ++y)
+    std::memcpy(static_cast<std::uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&f, 0)) + y * GST_VIDEO_FRAME_PLANE_STRIDE(&f, 0),
+                d.bytes.data() + y * row, row);
+  gst_video_frame_unmap(&f);
+  GST_BUFFER_PTS(buf) = 0;
+  GST_BUFFER_DURATION(buf) = GST_SECOND / 30;
+  return buf;
+}
+
+// d without its byte `pad` of every pixel (4 channels -> 3).
+PlaneData without_byte(const PlaneData& d, int pad) {
+  PlaneData r{d.width, d.height, 3, {}};
+  for (std::size_t i = 0; i < d.bytes.size(); ++i)
+    if (static_cast<int>(i % 4) != pad) r.bytes.push_back(d.bytes[i]);
+  return r;
+}
+
+TEST(LerfScaleFormats, PaddingByteIsNotResampledByLearnedMethods) {
+  // BGRx / xRGB through lerf-g (the shipped model) and lerfwarp's lerf-l: the colour bytes are
+  // those of the same picture as BGR / RGB (3 bytes a pixel), the padding byte is 255 although
+  // the input's varies; stretched and letterboxed (add-borders: the picture in a sub-rectangle).
+  struct Case {
+    GstVideoFormat padded, packed;
+    int pad;
+  };
+  for (Case c : {Case{GST_VIDEO_FORMAT_BGRx, GST_VIDEO_FORMAT_BGR, 3}, Case{GST_VIDEO_FORMAT_xRGB, GST_VIDEO_FORMAT_RGB, 0}})
+    for (const char* launch : {"lerfscale method=lerf-g add-borders=false", "lerfscale method=lerf-g add-borders=true",
+                               "lerfwarp method=lerf-l matrix=<0.55,0.05,1.0,-0.04,0.5,0.5,0.001,0.0,1.0>"}) {
+      SCOPED_TRACE(std::string(gst_video_format_to_string(c.padded)) + " " + launch);
+      const int in_w = 31, in_h = 19, out_w = 47, out_h = 41;
+      auto run = [&](GstVideoFormat f, GstBuffer* input) {
+        Harness h(launch);
+        gst_harness_set_caps_str(h, caps_of(f, in_w, in_h).c_str(), caps_of(f, out_w, out_h).c_str());
+        GstBuffer* result = push_pull(h, input);
+        if (!result) return Planes{};
+        auto planes = planes_of(info_from(caps_of(f, out_w, out_h)), result);
+        gst_buffer_unref(result);
+        return planes;
+      };
+      GstBuffer* padded_in = make_buffer(info_from(caps_of(c.padded, in_w, in_h)), 9);
+      const PlaneData colour_in = without_byte(planes_of(info_from(caps_of(c.padded, in_w, in_h)), padded_in)[0], c.pad);
+      const Planes padded = run(c.padded, padded_in);
+      const Planes packed = run(c.packed, buffer_of(info_from(caps_of(c.packed, in_w, in_h)), colour_in));
+      ASSERT_EQ(padded.size(), 1u);
+      ASSERT_EQ(packed.size(), 1u);
+      EXPECT_EQ(without_byte(padded[0], c.pad), packed[0]);
+      int not_opaque = 0;
+      for (std::size_t i = c.pad; i < padded[0].bytes.size(); i += 4) not_opaque += padded[0].bytes[i] != 255;
+      EXPECT_EQ(not_opaque, 0);
+    }
 }
 
 // ---------------------------------------------------------------------------------------
