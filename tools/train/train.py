@@ -57,12 +57,38 @@ def load_data(folder, scales_filter=None):
     return images
 
 
+def crop_pair(e, scale, ph, pw, rng):
+    """A random ph x pw crop of image entry e's LR at scale (sh, sw), at a position on the
+    scale's period (so the HR crop it was made from is exact), and that HR crop; all channels.
+    None when the image is smaller than the crop."""
+    sh, sw = scale
+    qh, qw = denominator(sh), denominator(sw)
+    lr = e["lr"][scale]
+    H, W = lr.shape[:2]
+    if H < ph or W < pw:
+        return None
+    i0 = qh * rng.integers((H - ph) // qh + 1)
+    j0 = qw * rng.integers((W - pw) // qw + 1)
+    oi, oj = int(round(sh * i0)), int(round(sw * j0))
+    oh, ow = int(round(sh * ph)), int(round(sw * pw))
+    return lr[i0:i0 + ph, j0:j0 + pw], e["hr"][oi:oi + oh, oj:oj + ow]
+
+
 class Sampler:
+    """Batches of aligned single-channel LR / HR patches: one random scale per batch (from the
+    scales the data has; `scales` may be edited to repeat some), random images, positions and
+    flips, and half the batches transposed (which swaps the scales). `pick` chooses the
+    channel; train_implicit.py's sampler overrides it (luma for some patches)."""
+
     def __init__(self, images, patch, batch, rng):
         self.images = images
         self.names = sorted(images)
         self.scales = sorted({s for e in images.values() for s in e["lr"]})
         self.patch, self.batch, self.rng = patch, batch, rng
+
+    def pick(self, lp, hp):
+        c = self.rng.integers(3)
+        return lp[..., c].astype(np.float32), hp[..., c].astype(np.float32)
 
     def next(self):
         rng = self.rng
@@ -70,27 +96,20 @@ class Sampler:
         qh, qw = denominator(sh), denominator(sw)
         P = self.patch
         ph, pw = P - P % qh, P - P % qw
-        oh, ow = int(round(sh * ph)), int(round(sw * pw))
         lrs, hrs = [], []
         while len(lrs) < self.batch:
-            e = self.images[self.names[rng.integers(len(self.names))]]
-            lr = e["lr"][(sh, sw)]
-            H, W = lr.shape[:2]
-            if H < ph or W < pw:
+            crop = crop_pair(self.images[self.names[rng.integers(len(self.names))]], (sh, sw), ph, pw, rng)
+            if crop is None:
                 continue
-            i0 = qh * rng.integers((H - ph) // qh + 1)
-            j0 = qw * rng.integers((W - pw) // qw + 1)
-            c = rng.integers(3)
-            lp = lr[i0:i0 + ph, j0:j0 + pw, c]
-            hp = e["hr"][int(round(sh * i0)):int(round(sh * i0)) + oh, int(round(sw * j0)):int(round(sw * j0)) + ow, c]
+            lp, hp = self.pick(*crop)
             if rng.random() < 0.5:
                 lp, hp = lp[:, ::-1], hp[:, ::-1]
             if rng.random() < 0.5:
                 lp, hp = lp[::-1], hp[::-1]
             lrs.append(np.ascontiguousarray(lp))
             hrs.append(np.ascontiguousarray(hp))
-        lr = torch.from_numpy(np.stack(lrs).astype(np.float32))
-        hr = torch.from_numpy(np.stack(hrs).astype(np.float32))
+        lr = torch.from_numpy(np.stack(lrs))
+        hr = torch.from_numpy(np.stack(hrs))
         if rng.random() < 0.5:  # transpose the batch: swaps the scales
             lr, hr, sh, sw = lr.transpose(1, 2).contiguous(), hr.transpose(1, 2).contiguous(), sw, sh
         return lr, hr, sh, sw

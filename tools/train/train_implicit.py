@@ -29,6 +29,7 @@ import torch.nn as nn
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import imgio  # noqa: E402
 import implicit_torch as it  # noqa: E402
+import train as tr  # noqa: E402
 from train import VAL_IMAGES, denominator, load_data  # noqa: E402
 
 
@@ -80,44 +81,22 @@ def luma_u8(img):
     return np.clip(np.round(imgio.luma(img)), 0, 255).astype(np.uint8)
 
 
-class Sampler:
+class Sampler(tr.Sampler):
+    """train.py's patch sampler (one channel, or luma for a fraction luma_frac of the patches)
+    plus a random subset of query positions for the implicit decoder."""
+
     def __init__(self, images, patch, batch, queries, luma_frac, rng):
-        self.images, self.names = images, sorted(images)
-        self.scales = sorted({s for e in images.values() for s in e["lr"]})
-        self.patch, self.batch, self.queries, self.luma_frac, self.rng = patch, batch, queries, luma_frac, rng
+        super().__init__(images, patch, batch, rng)
+        self.queries, self.luma_frac = queries, luma_frac
+
+    def pick(self, lp, hp):
+        if self.rng.random() < self.luma_frac:
+            return luma_u8(lp).astype(np.float32), imgio.luma(hp).astype(np.float32)
+        return super().pick(lp, hp)
 
     def next(self):
         rng = self.rng
-        sh, sw = self.scales[rng.integers(len(self.scales))]
-        qh, qw = denominator(sh), denominator(sw)
-        P = self.patch
-        ph, pw = P - P % qh, P - P % qw
-        oh, ow = int(round(sh * ph)), int(round(sw * pw))
-        lrs, hrs = [], []
-        while len(lrs) < self.batch:
-            e = self.images[self.names[rng.integers(len(self.names))]]
-            lr = e["lr"][(sh, sw)]
-            H, W = lr.shape[:2]
-            i0 = qh * rng.integers((H - ph) // qh + 1)
-            j0 = qw * rng.integers((W - pw) // qw + 1)
-            lp = lr[i0:i0 + ph, j0:j0 + pw]
-            oi, oj = int(round(sh * i0)), int(round(sw * j0))
-            hp = e["hr"][oi:oi + oh, oj:oj + ow]
-            if rng.random() < self.luma_frac:
-                lp, hp = luma_u8(lp).astype(np.float32), imgio.luma(hp).astype(np.float32)
-            else:
-                c = rng.integers(3)
-                lp, hp = lp[..., c].astype(np.float32), hp[..., c].astype(np.float32)
-            if rng.random() < 0.5:
-                lp, hp = lp[:, ::-1], hp[:, ::-1]
-            if rng.random() < 0.5:
-                lp, hp = lp[::-1], hp[::-1]
-            lrs.append(np.ascontiguousarray(lp))
-            hrs.append(np.ascontiguousarray(hp))
-        lr = torch.from_numpy(np.stack(lrs))
-        hr = torch.from_numpy(np.stack(hrs))
-        if rng.random() < 0.5:  # transpose: swaps the scales
-            lr, hr, sh, sw = lr.transpose(1, 2).contiguous(), hr.transpose(1, 2).contiguous(), sw, sh
+        lr, hr, sh, sw = super().next()
         B, oh, ow = hr.shape
         # random query subset (same positions for the whole batch: cheaper, still unbiased)
         n = min(self.queries, oh * ow)
