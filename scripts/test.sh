@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: set-up, build (warnings as errors), every test, then the engine and
 # CLI tests again under AddressSanitizer + UndefinedBehaviorSanitizer, then a short fuzz run
-# of every loader. Ends with the line "N passed, N failed" counted over individual test cases.
+# of every loader. Ends with the line "N passed, N failed, N skipped" counted over individual
+# test cases.
 #   LERF_BUILD_DIR      main build directory (default build)
 #   LERF_SANITIZE=0     skip the sanitizer build;  LERF_FUZZ_SECONDS=N (default 15, 0 = skip)
 set -uo pipefail
