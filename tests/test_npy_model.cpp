@@ -74,6 +74,17 @@ TEST(Npy, RoundTripsArrays) {
   EXPECT_EQ(b.bytes, a.bytes);
 }
 
+TEST(Npy, ADirectoryInPlaceOfAFileIsAnErrorNamingIt) {
+  auto dir = temp_dir("npydir");
+  std::filesystem::create_directories(dir / "t.npy");
+  try {
+    read_npy(dir / "t.npy");
+    ADD_FAILURE() << "a directory was read as a .npy file";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find((dir / "t.npy").string() + ": is a directory"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Npy, ReadsTheAuthorsLutFiles) {
   LERF_REQUIRE_SHARED();
   NpyArray a = read_npy(test::shared_dir() / "reference/lerf-official/lerf-g/LUTft_s2_sr0.npy");

@@ -169,6 +169,9 @@ NpyArray parse_npy(const std::uint8_t* data, std::size_t size, const std::string
 }
 
 NpyArray read_npy(const std::filesystem::path& path) {
+  // A directory opens as a stream but throws on reading, with a message that names no file.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw Error(path.string() + ": is a directory, not a .npy file");
   std::ifstream f(path, std::ios::binary);
   if (!f) throw Error(path.string() + ": cannot open file");
   std::vector<std::uint8_t> data((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
